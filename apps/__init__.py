@@ -1,0 +1,8 @@
+"""randla.apps: applications built on the randla core.
+
+* :mod:`randla.apps.xconv` -- probed convolution weight gradients (XConv).
+* :mod:`randla.apps.wave` -- acoustic wave-equation engine.
+* :mod:`randla.apps.fwi` -- probed imaging conditions, RTM and FWI.
+
+Applications import the core; the core never imports an application.
+"""

@@ -1,0 +1,29 @@
+"""randla: randomized linear algebra on any array-API array.
+
+Trace and diagonal estimators, randomized range finders and low-rank
+factorizations, probe and sketch generators, and shift-probe estimators,
+written once against the Python array API standard so NumPy, CuPy and torch
+arrays all work. Applications (XConv, wave-equation imaging, compression,
+DIAS) live in :mod:`randla.apps`, imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+
+from . import random
+from .operators import LinearOperator, as_operator, dot_test
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LinearOperator",
+    "as_operator",
+    "dot_test",
+]
+
+
+def __getattr__(name: str):
+    if name == "apps":
+        return _importlib.import_module("randla.apps")
+    raise AttributeError(f"module 'randla' has no attribute {name!r}")

@@ -1,0 +1,242 @@
+"""Array-API plumbing: the only module that imports :mod:`array_api_compat`.
+
+Everything backend-specific in randla goes through these helpers, so that the
+rest of the code is written once against the array API standard.
+
+Conventions
+-----------
+* ``namespace(X=X, Y=Y)`` returns the common namespace of the named arrays and
+  raises a :class:`TypeError` naming the arguments when they mix backends, and
+  a :class:`ValueError` when they live on different devices.
+* ``check_float(x, "X")`` accepts float32/float64 (and complex64/128 when asked)
+  and rejects integer, boolean and half-precision input with a :class:`TypeError`.
+* ``check_finite(x, "X")`` raises a :class:`ValueError` on NaN or infinity.
+* Nothing here copies data between host and device. The one explicit transfer,
+  :func:`from_host`, moves host-drawn probe matrices onto the caller's device and
+  is used only where the documentation says so.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import array_api_compat as _aac
+import numpy as np
+
+__all__ = [
+    "array_namespace",
+    "check_finite",
+    "check_float",
+    "check_same_device",
+    "check_square",
+    "device_of",
+    "from_host",
+    "is_array",
+    "is_cupy",
+    "is_numpy",
+    "is_torch",
+    "namespace",
+    "numpy_dtype",
+    "real_dtype",
+    "to_host",
+]
+
+is_array = _aac.is_array_api_obj
+device_of = _aac.device
+
+
+def is_numpy(xp: Any) -> bool:
+    """True for NumPy (also the array-api-compat wrapper)."""
+    return _aac.is_numpy_namespace(xp)
+
+
+def is_cupy(xp: Any) -> bool:
+    """True for CuPy (also the array-api-compat wrapper)."""
+    return _aac.is_cupy_namespace(xp)
+
+
+def is_torch(xp: Any) -> bool:
+    """True for PyTorch (also the array-api-compat wrapper)."""
+    return _aac.is_torch_namespace(xp)
+
+
+def _backend_name(x: Any) -> str:
+    mod = type(x).__module__.split(".")[0]
+    return mod
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """Common namespace of ``arrays`` (``None`` entries are ignored).
+
+    Raises
+    ------
+    TypeError
+        When the arrays belong to different libraries.
+    """
+    arrs = [a for a in arrays if a is not None]
+    try:
+        return _aac.array_namespace(*arrs)
+    except TypeError as exc:
+        kinds = sorted({_backend_name(a) for a in arrs})
+        raise TypeError(
+            f"mixed array backends {kinds}: pass arrays of one library "
+            "(randla never copies between backends silently)"
+        ) from exc
+
+
+def namespace(**arrays: Any) -> Any:
+    """Common namespace of named arrays, with errors that name the arguments.
+
+    Parameters
+    ----------
+    **arrays
+        ``name=array`` pairs; ``None`` values are skipped.
+
+    Returns
+    -------
+    xp
+        The array-api-compat namespace shared by all arrays.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an array, or the arrays mix backends.
+    ValueError
+        If the arrays live on different devices.
+    """
+    named = {k: v for k, v in arrays.items() if v is not None}
+    for name, value in named.items():
+        if not is_array(value):
+            raise TypeError(
+                f"{name} must be an array (numpy, cupy, torch or another "
+                f"array-API library), got {type(value).__name__}"
+            )
+    if not named:
+        raise TypeError("at least one array argument is required")
+    backends = {name: _backend_name(v) for name, v in named.items()}
+    if len(set(backends.values())) > 1:
+        desc = ", ".join(f"{k} is {v}" for k, v in backends.items())
+        raise TypeError(
+            f"mixed array backends ({desc}): pass arrays of one library; "
+            "randla never copies between backends silently"
+        )
+    xp = array_namespace(*named.values())
+    check_same_device(**named)
+    return xp
+
+
+def check_same_device(**arrays: Any) -> Any:
+    """Return the common device of named arrays or raise ``ValueError``."""
+    named = {k: v for k, v in arrays.items() if v is not None}
+    devices = {name: device_of(v) for name, v in named.items()}
+    first = next(iter(devices.values()), None)
+    for name, dev in devices.items():
+        if dev != first:
+            desc = ", ".join(f"{k} on {v}" for k, v in devices.items())
+            raise ValueError(
+                f"arrays on different devices ({desc}); move them explicitly, "
+                "randla never copies between devices silently"
+            )
+    return first
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def check_float(x: Any, name: str, *, allow_complex: bool = False) -> None:
+    """Require a single- or double-precision floating dtype.
+
+    Raises
+    ------
+    TypeError
+        For integer, boolean, half precision (float16, bfloat16) and, unless
+        ``allow_complex``, complex input.
+    """
+    xp = array_namespace(x)
+    allowed = [xp.float32, xp.float64]
+    if allow_complex:
+        allowed += [xp.complex64, xp.complex128]
+    if x.dtype not in allowed:
+        kinds = "float32 or float64" + (" (or complex64/complex128)" if allow_complex else "")
+        raise TypeError(
+            f"{name} must have dtype {kinds}, got {_dtype_name(x.dtype)}; "
+            "convert it explicitly (half precision is not accurate enough for "
+            "randomized estimators)"
+        )
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN or infinity."""
+    xp = array_namespace(x)
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_square(shape: tuple[int, ...], name: str) -> int:
+    """Return ``n`` for an ``n x n`` shape or raise ``ValueError``."""
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {tuple(shape)}")
+    return int(shape[0])
+
+
+def real_dtype(xp: Any, dtype: Any) -> Any:
+    """The real dtype with the precision of ``dtype``."""
+    if dtype in (xp.complex64,):
+        return xp.float32
+    if dtype in (xp.complex128,):
+        return xp.float64
+    return dtype
+
+
+def numpy_dtype(xp: Any, dtype: Any) -> np.dtype:
+    """NumPy dtype with the same meaning as ``dtype`` of namespace ``xp``."""
+    for name in ("float32", "float64", "complex64", "complex128", "int64", "int32", "bool"):
+        if hasattr(xp, name) and dtype == getattr(xp, name):
+            return np.dtype(name)
+    raise TypeError(f"unsupported dtype {dtype!r}")
+
+
+def from_host(array: np.ndarray, xp: Any, *, dtype: Any, device: Any) -> Any:
+    """Explicitly move a host (NumPy) array into namespace ``xp`` on ``device``.
+
+    This is the one documented host-to-device transfer in randla: probe and
+    sketch matrices are drawn on the host by default so that every backend sees
+    the same numbers for the same seed.
+    """
+    if is_numpy(xp):
+        return np.asarray(array, dtype=numpy_dtype(xp, dtype))
+    if is_torch(xp):
+        import torch
+
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+    if is_cupy(xp):
+        import cupy
+
+        with cupy.cuda.Device(device.id if hasattr(device, "id") else device):
+            return cupy.asarray(array, dtype=dtype)
+    return xp.asarray(np.asarray(array), dtype=dtype, device=device)
+
+
+def to_host(x: Any) -> np.ndarray:
+    """Explicit copy of ``x`` to a NumPy array (for plotting, reports, scipy)."""
+    xp = array_namespace(x)
+    if is_numpy(xp):
+        return np.asarray(x)
+    if is_torch(xp):
+        return x.detach().cpu().numpy()
+    if is_cupy(xp):
+        return x.get()
+    return np.from_dlpack(x).copy()
+
+
+def default_float(xp: Any) -> Any:
+    """float64 of namespace ``xp``."""
+    return xp.float64
+
+
+def nbytes(x: Any) -> int:
+    """Bytes held by array ``x`` (element count times item size)."""
+    size = math.prod(x.shape)
+    return int(size * np.dtype(numpy_dtype(array_namespace(x), x.dtype)).itemsize)

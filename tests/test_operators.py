@@ -1,0 +1,72 @@
+"""as_operator: every input kind passes the dot-product test; errors are clear."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from randla import LinearOperator, as_operator, dot_test
+
+
+def test_dense_dot_test(xp, to_xp):
+    a = to_xp(np.random.default_rng(0).standard_normal((7, 5)))
+    op = as_operator(a)
+    assert op.shape == (7, 5) and op.xp is xp
+    dot_test(op, rng=1, num_vectors=3, rtol=1e-12)
+    assert op.num_matvecs == 3 and op.num_rmatvecs == 3
+
+
+def test_adjoint_operator(xp, to_xp):
+    a = np.random.default_rng(0).standard_normal((4, 6))
+    op = as_operator(to_xp(a)).H
+    assert op.shape == (6, 4)
+    y = op.matmat(to_xp(np.eye(4)))
+    from randla._compat import to_host
+
+    np.testing.assert_allclose(to_host(y), a.T)
+
+
+def test_scipy_inputs():
+    a = sp.random(30, 20, density=0.2, random_state=0, format="csr")
+    dot_test(a, rng=0, rtol=1e-12)
+    lo = spla.aslinearoperator(a)
+    dot_test(lo, rng=0, rtol=1e-12)
+    np.testing.assert_allclose(as_operator(lo).matmat(np.eye(20)), a.toarray())
+
+
+def test_callable():
+    m = np.random.default_rng(1).standard_normal((5, 3))
+    op = as_operator(lambda X: m @ X, shape=(5, 3), rmatmat=lambda Y: m.T @ Y)
+    dot_test(op, rng=2, rtol=1e-12)
+    with pytest.raises(TypeError, match="pass shape="):
+        as_operator(lambda X: X)
+    no_adj = as_operator(lambda X: m @ X, shape=(5, 3))
+    with pytest.raises(TypeError, match="no adjoint"):
+        no_adj.rmatmat(np.ones((5, 1)))
+
+
+def test_errors(xp, to_xp):
+    with pytest.raises(ValueError, match="2-D"):
+        as_operator(to_xp(np.ones(3)))
+    with pytest.raises(ValueError, match="NaN"):
+        as_operator(to_xp(np.array([[1.0, np.inf]])))
+    if hasattr(xp, "int64"):
+        with pytest.raises(TypeError, match="A must have dtype"):
+            as_operator(xp.asarray(np.ones((2, 2), dtype=np.int64)))
+    op = as_operator(to_xp(np.eye(3)))
+    with pytest.raises(ValueError, match=r"X must have shape \(3, k\)"):
+        op.matmat(to_xp(np.ones((4, 1))))
+    with pytest.raises(TypeError, match="A must be an array"):
+        as_operator("matrix")
+
+
+def test_mixed_backend_block():
+    torch = pytest.importorskip("torch")
+    op = as_operator(np.eye(3))
+    with pytest.raises(TypeError, match="torch.*never converts"):
+        op.matmat(torch.ones(3, 1, dtype=torch.float64))
+
+
+def test_linear_operator_is_returned_unchanged():
+    op = as_operator(np.eye(2))
+    assert as_operator(op) is op and isinstance(op, LinearOperator)

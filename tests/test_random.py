@@ -1,0 +1,113 @@
+"""Probe draws: shapes, normalisation E[Z Z^T] = k I, reproducibility, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from randla._compat import to_host
+from randla.random import (
+    PROBE_KINDS,
+    as_generator,
+    draw_probes,
+    orthonormal,
+    sparse_sign,
+    sparse_sign_indices,
+    srft,
+)
+
+
+def test_as_generator_types():
+    g = np.random.default_rng(3)
+    assert as_generator(g) is g
+    assert as_generator(5).integers(1000) == np.random.default_rng(5).integers(1000)
+    assert isinstance(as_generator(None), np.random.Generator)
+    with pytest.raises(TypeError, match="rng must be"):
+        as_generator(np.random.RandomState(0))
+    with pytest.raises(TypeError, match="rng must be"):
+        as_generator(1.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        as_generator(-1)
+
+
+def test_global_state_untouched():
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    for kind in PROBE_KINDS:
+        draw_probes(kind, 16, 4, rng=1)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize("kind", PROBE_KINDS)
+def test_shape_dtype_device(kind, xp, device):
+    z = draw_probes(kind, 12, 5, rng=0, xp=xp, dtype=xp.float32, device=device)
+    assert z.shape == (12, 5) and z.dtype == xp.float32
+
+
+@pytest.mark.parametrize("kind", PROBE_KINDS)
+def test_same_seed_same_probes_across_backends(kind, xp, device):
+    ref = draw_probes(kind, 20, 6, rng=42)
+    z = draw_probes(kind, 20, 6, rng=42, xp=xp, dtype=xp.float64, device=device)
+    np.testing.assert_array_equal(to_host(z), ref)
+
+
+@pytest.mark.parametrize("kind", PROBE_KINDS)
+def test_isotropic_normalisation(kind):
+    """E[Z Z^T] = k I: the Monte Carlo mean of Z Z^T / k is within 6 standard
+    errors of I entrywise (fourth moments of every kind are bounded by 3 n^2/k
+    per entry for these n, k)."""
+    n, k, reps = 8, 4, 4000
+    rng = np.random.default_rng(7)
+    acc = np.zeros((n, n))
+    acc2 = np.zeros((n, n))
+    for _ in range(reps):
+        z = draw_probes(kind, n, k, rng=rng)
+        m = z @ z.T / k
+        acc += m
+        acc2 += m * m
+    mean = acc / reps
+    sem = np.sqrt(np.maximum(acc2 / reps - mean**2, 1e-12) / reps)
+    assert np.all(np.abs(mean - np.eye(n)) <= 6 * sem + 1e-12)
+
+
+def test_orthonormal_and_srft_full_rank_are_exact():
+    a = np.random.default_rng(0).standard_normal((9, 9))
+    for draw in (orthonormal, srft):
+        z = draw(9, 9, rng=3)
+        assert math.isclose(np.trace(z.T @ a @ z) / 9, np.trace(a), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_sparse_sign_structure():
+    cols, signs, scale = sparse_sign_indices(50, 10, nnz_per_row=3, rng=0)
+    assert cols.shape == (50, 3) and np.all(np.diff(cols, axis=1) > 0)
+    assert set(np.unique(signs)) <= {-1.0, 1.0}
+    z = sparse_sign(50, 10, nnz_per_row=3, rng=0)
+    assert np.allclose(np.abs(z[z != 0]), scale)
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_bad_sizes(bad):
+    with pytest.raises(ValueError, match="num_probes must be >= 1"):
+        draw_probes("gaussian", 5, bad, rng=0)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        draw_probes("gaussian", bad, 2, rng=0)
+
+
+def test_bad_kind_and_too_many_orthonormal():
+    with pytest.raises(ValueError, match="probe must be one of"):
+        draw_probes("uniform", 5, 2, rng=0)
+    with pytest.raises(ValueError, match="num_probes <= n"):
+        orthonormal(3, 4, rng=0)
+    with pytest.raises(TypeError, match="num_probes must be an integer"):
+        draw_probes("gaussian", 5, 2.0, rng=0)
+
+
+def test_native_draw_reproducible_torch():
+    torch = pytest.importorskip("torch")
+    from array_api_compat import array_namespace
+
+    xt = array_namespace(torch.empty(0))
+    for kind in ("gaussian", "rademacher", "sphere", "orthonormal"):
+        a = draw_probes(kind, 10, 3, rng=5, xp=xt, dtype=torch.float64, device="cpu", native=True)
+        b = draw_probes(kind, 10, 3, rng=5, xp=xt, dtype=torch.float64, device="cpu", native=True)
+        assert torch.equal(a, b)
