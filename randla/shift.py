@@ -76,6 +76,7 @@ __all__ = [
 ]
 
 _LAYOUTS = "(*grid), (batch, *grid) or (batch, channels, *grid)"
+_EXACT_CHUNK = 1 << 21
 
 
 # -- validation helpers --------------------------------------------------------
@@ -241,15 +242,19 @@ def _exact_body(xp: Any, X: Any, Y: Any, offs: np.ndarray, batch: int, c_in: int
     Xc = xp.reshape(X, (batch, c_in, *grid))
     Yc = xp.reshape(Y, (batch, c_out, *grid))
     axes = [0] + list(range(2, 2 + len(grid)))
+    # batch chunks of about _EXACT_CHUNK elements bound the temporaries that
+    # tensordot makes of the (non-contiguous) shifted windows
+    step = max(1, _EXACT_CHUNK // ((c_in + c_out) * math.prod(grid)))
     cols = []
     for k in offs:
+        acc = xp.zeros((c_out, c_in), dtype=X.dtype, device=device_of(X))
         slices = _reference.valid_slices(grid, tuple(int(a) for a in k))
-        if slices is None:
-            cols.append(xp.zeros((c_out, c_in), dtype=X.dtype, device=device_of(X)))
-            continue
-        dst, src = slices
-        both = (slice(None), slice(None))
-        cols.append(xp.tensordot(Yc[both + dst], Xc[both + src], axes=(axes, axes)))
+        if slices is not None:
+            dst, src = slices
+            for b0 in range(0, batch, step):
+                rows = (slice(b0, min(batch, b0 + step)), slice(None))
+                acc = acc + xp.tensordot(Yc[rows + dst], Xc[rows + src], axes=(axes, axes))
+        cols.append(acc)
     return xp.stack(cols, axis=-1)
 
 
