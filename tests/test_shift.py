@@ -354,3 +354,12 @@ def test_errors_phases():
         shift_trace_from_sketch(Xbar[..., :2], Ybar)
     with pytest.raises(ValueError, match="batch"):
         shift_trace_from_sketch(Xbar[:1], Ybar)
+
+
+def test_native_probes_exact_at_full_rank(xp, to_xp):
+    """native=True draws on the backend's generator; orthonormal at r = N is still exact."""
+    X, Y, Xc, Yc = make_fields("channel", (3, 4), 2, 2, 1, seed=8)
+    got = shift_trace(to_xp(X), to_xp(Y), [(0, 1), (1, -1)], num_probes=12,
+                      probe="orthonormal", rng=3, native=True)
+    np.testing.assert_allclose(to_host(got), brute_force(Xc, Yc, [(0, 1), (1, -1)]),
+                               rtol=1e-10, atol=1e-10)
