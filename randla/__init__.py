@@ -13,6 +13,15 @@ import importlib as _importlib
 
 from . import random
 from .operators import LinearOperator, as_operator, dot_test
+from .shift import (
+    kernel_offsets,
+    shift_correlate,
+    shift_trace,
+    shift_trace_exact,
+    shift_trace_from_sketch,
+    sketch_grid,
+)
+from .sketch import sketch
 
 __version__ = "0.1.0"
 
@@ -20,6 +29,13 @@ __all__ = [
     "LinearOperator",
     "as_operator",
     "dot_test",
+    "kernel_offsets",
+    "shift_correlate",
+    "shift_trace",
+    "shift_trace_exact",
+    "shift_trace_from_sketch",
+    "sketch",
+    "sketch_grid",
 ]
 
 

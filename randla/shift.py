@@ -1,0 +1,622 @@
+r"""Shift-probe estimators: traces ``tr(X Y^T T_k)`` over a set of grid offsets.
+
+For fields ``X`` and ``Y`` on a 1-D, 2-D or 3-D grid, with a batch axis and
+optionally a channel axis, and a grid offset ``k``, the quantity
+
+.. math::
+
+    t_k = \operatorname{tr}(X Y^\top T_k) = \sum_b \sum_x X_b[x + k]\, Y_b[x]
+
+sums over the batch and over the grid points ``x`` for which ``x + k`` is in
+the grid (zero boundary, *not* wrap-around): ``(T_k v)[x] = v[x + k]`` and 0
+outside. With channels, ``t[o, i, k] = sum_b sum_x X[b, i, x + k] Y[b, o, x]``
+is the weight gradient of a stride-1 convolution layer (``X`` its input,
+``Y`` the back-propagated residual, :func:`kernel_offsets` the taps), and the
+zero-lag term is the cross-correlation imaging condition.
+
+Randomized trace estimation (Hutchinson 1989) with ``N x r`` probes ``Z``,
+``E[Z Z^T] = r I``, inserted between ``T_k`` and ``X`` gives the unbiased
+estimate (Louboutin et al. 2021)
+
+.. math::
+
+    t_k \approx \frac1r \operatorname{tr}\big(\bar X\, \bar Y_k^\top\big),
+    \qquad \bar X = Z^\top X, \quad \bar Y_k^\top = Y^\top T_k Z,
+
+in two phases, so that only the small sketch ``Xbar`` (and the seed of ``Z``)
+has to be stored between a forward and a backward pass:
+
+1. :func:`sketch_grid` -- ``Xbar = Z^T X`` (forward pass; what XConv stores),
+2. :func:`shift_correlate` -- ``Ybar_k = Y^T T_k Z`` for all offsets (backward
+   pass; the hot loop, a Numba / CUDA kernel),
+3. :func:`shift_trace_from_sketch` -- ``(1/r) tr(Xbar Ybar_k^T)``.
+
+:func:`shift_trace` runs the three phases with probes
+``Z = randla.random.draw_probes(probe, N, num_probes, rng=rng, ...)`` for
+``N`` grid points; :func:`shift_trace_exact` is the exact counterpart.
+
+Shape conventions (``d = len(offsets[0])`` is the grid dimension, 1 to 3):
+
+========================  ==========================  =====================
+``X``                     ``Y``                       result
+========================  ==========================  =====================
+``(*grid)``               ``(*grid)``                 ``(K,)``
+``(batch, *grid)``        ``(batch, *grid)``          ``(K,)``
+``(batch, c_in, *grid)``  ``(batch, c_out, *grid)``   ``(c_out, c_in, K)``
+========================  ==========================  =====================
+
+References
+----------
+Hutchinson, "A stochastic estimator of the trace of the influence matrix for
+Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18 (1989).
+Louboutin, Herrmann et al., "Low-memory stochastic backpropagation with
+multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._compat import check_finite, check_float, device_of, namespace
+from .kernels import reference as _reference
+from .kernels._dispatch import CUDA, NUMBA, kernel_backend
+from .random import PROBE_KINDS, draw_probes
+
+__all__ = [
+    "kernel_offsets",
+    "shift_correlate",
+    "shift_trace",
+    "shift_trace_exact",
+    "shift_trace_from_sketch",
+    "sketch_grid",
+]
+
+_LAYOUTS = "(*grid), (batch, *grid) or (batch, channels, *grid)"
+_EXACT_CHUNK = 1 << 21
+
+
+# -- validation helpers --------------------------------------------------------
+
+
+def _as_offsets(offsets: Any) -> np.ndarray:
+    """Normalise ``offsets`` to a host int64 array of shape ``(K, d)``, 1 <= d <= 3."""
+    if isinstance(offsets, np.ndarray):
+        if offsets.dtype.kind not in "iu":
+            raise TypeError(f"offsets must hold integers, got dtype {offsets.dtype}")
+        arr = offsets.reshape(-1, 1) if offsets.ndim == 1 else offsets
+        if arr.ndim != 2:
+            raise ValueError(f"offsets must have shape (num_offsets, ndim), got {offsets.shape}")
+    else:
+        if isinstance(offsets, (str, bytes)) or not isinstance(offsets, Sequence):
+            raise TypeError(
+                "offsets must be a sequence of integer tuples (one per offset, of "
+                f"length the grid dimension), got {type(offsets).__name__}"
+            )
+        rows = []
+        for i, off in enumerate(offsets):
+            entries = (off,) if isinstance(off, numbers.Integral) else off
+            if isinstance(entries, (str, bytes)) or not isinstance(entries, (Sequence, np.ndarray)):
+                raise TypeError(f"offsets[{i}] must be a tuple of integers, got {off!r}")
+            for e in entries:
+                if not isinstance(e, numbers.Integral) or isinstance(e, bool):
+                    raise TypeError(f"offsets[{i}] must be a tuple of integers, got {off!r}")
+            if rows and len(entries) != len(rows[0]):
+                raise ValueError(
+                    f"offsets[{i}] has length {len(entries)} but offsets[0] has length "
+                    f"{len(rows[0])}: all offsets need one entry per grid axis"
+                )
+            rows.append(tuple(int(e) for e in entries))
+        if not rows:
+            raise ValueError("offsets must hold at least one offset")
+        arr = np.array(rows, dtype=np.int64)
+    if arr.shape[0] == 0:
+        raise ValueError("offsets must hold at least one offset")
+    if not 1 <= arr.shape[1] <= 3:
+        raise ValueError(f"offsets must have 1, 2 or 3 entries (the grid dimension), "
+                         f"got {arr.shape[1]}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _lead_and_grid(A: Any, name: str, grid_ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if A.ndim < grid_ndim:
+        raise ValueError(
+            f"{name} has {A.ndim} axes but the grid has {grid_ndim} (from the "
+            f"offsets / grid_ndim); expected {_LAYOUTS}"
+        )
+    shape = tuple(int(s) for s in A.shape)
+    lead, grid = shape[: A.ndim - grid_ndim], shape[A.ndim - grid_ndim:]
+    if math.prod(grid) == 0:
+        raise ValueError(f"{name} has an empty grid {grid}")
+    return lead, grid
+
+
+def _check_pair(X: Any, Y: Any, grid_ndim: int):
+    """Validate the (X, Y) pair; return (batch, c_in, c_out, grid, channel_form)."""
+    for A, name in ((X, "X"), (Y, "Y")):
+        if not 0 <= A.ndim - grid_ndim <= 2:
+            raise ValueError(
+                f"{name} must have shape {_LAYOUTS} for {grid_ndim}-D offsets, "
+                f"got shape {tuple(A.shape)}"
+            )
+    if X.ndim != Y.ndim:
+        raise ValueError(
+            f"X and Y must use the same layout {_LAYOUTS}; got shapes "
+            f"{tuple(X.shape)} and {tuple(Y.shape)}"
+        )
+    lead_x, grid = _lead_and_grid(X, "X", grid_ndim)
+    lead_y, grid_y = _lead_and_grid(Y, "Y", grid_ndim)
+    if grid != grid_y:
+        raise ValueError(f"X and Y must share one grid, got {grid} and {grid_y}")
+    if lead_x[:1] != lead_y[:1]:
+        raise ValueError(f"X and Y must have the same batch size, got {lead_x[0]} and {lead_y[0]}")
+    batch = lead_x[0] if lead_x else 1
+    c_in = lead_x[1] if len(lead_x) == 2 else 1
+    c_out = lead_y[1] if len(lead_y) == 2 else 1
+    return batch, c_in, c_out, grid, len(lead_x) == 2
+
+
+def _check_arrays(**arrays: Any):
+    xp = namespace(**arrays)
+    names = list(arrays)
+    for name in names:
+        check_float(arrays[name], name)
+    first = names[0]
+    for name in names[1:]:
+        if arrays[name].dtype != arrays[first].dtype:
+            raise TypeError(
+                f"{first} and {name} must have the same dtype, got {arrays[first].dtype} "
+                f"and {arrays[name].dtype}; convert one explicitly"
+            )
+    return xp
+
+
+def _check_num_probes(num_probes: Any, probe: Any, grid_size: int) -> int:
+    if not isinstance(probe, str) or probe not in PROBE_KINDS:
+        raise ValueError(f"probe must be one of {PROBE_KINDS}, got {probe!r}")
+    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
+        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
+    if num_probes < 1:
+        raise ValueError(f"num_probes must be >= 1, got {num_probes}")
+    if probe in ("orthonormal", "srft") and num_probes > grid_size:
+        raise ValueError(
+            f"num_probes must be <= the number of grid points ({grid_size}) for "
+            f"probe={probe!r}, got {num_probes}"
+        )
+    return int(num_probes)
+
+
+def _check_probes(Z: Any, grid: tuple[int, ...]) -> int:
+    N = math.prod(grid)
+    if Z.ndim != 2 or Z.shape[0] != N:
+        raise ValueError(
+            f"Z must have shape (num_grid_points, num_probes) = ({N}, r) for the grid "
+            f"{grid}, got {tuple(Z.shape)}"
+        )
+    if Z.shape[1] < 1:
+        raise ValueError("Z must hold at least one probe (column)")
+    return int(Z.shape[1])
+
+
+# -- bodies ----------------------------------------------------------------------
+
+
+def _sketch_body(xp: Any, X: Any, Z: Any, lead: tuple[int, ...]) -> Any:
+    rows = math.prod(lead)
+    Xbar = xp.reshape(X, (rows, Z.shape[0])) @ Z
+    return xp.reshape(Xbar, (*lead, Z.shape[1]))
+
+
+def _correlate_body(xp: Any, Y: Any, Z: Any, offs: np.ndarray, lead: tuple[int, ...],
+                    grid: tuple[int, ...], parallel: bool) -> Any:
+    grid3 = (1,) * (3 - len(grid)) + grid
+    offs3 = np.zeros((offs.shape[0], 3), dtype=np.int64)
+    offs3[:, 3 - len(grid):] = offs
+    Y4 = xp.reshape(Y, (math.prod(lead), *grid3))
+    backend = kernel_backend(xp)
+    if backend == NUMBA:
+        from .kernels import cpu_shift
+
+        out = cpu_shift.shift_correlate(Y4, Z, offs3, parallel=parallel)
+    elif backend == CUDA:
+        from .kernels import gpu_shift
+
+        out = gpu_shift.shift_correlate(Y4, Z, offs3)
+    else:
+        out = _reference.shift_correlate(Y4, Z, offs3)
+    return xp.reshape(out, (*lead, offs.shape[0], Z.shape[1]))
+
+
+def _from_sketch_body(xp: Any, Xbar: Any, Ybar: Any) -> Any:
+    """(batch, c_in, r) x (batch, c_out, K, r) -> (c_out, c_in, K)."""
+    r = Xbar.shape[-1]
+    est = xp.tensordot(Ybar, Xbar, axes=([0, 3], [0, 2]))  # (c_out, K, c_in)
+    return xp.permute_dims(est, (0, 2, 1)) / r
+
+
+def _exact_body(xp: Any, X: Any, Y: Any, offs: np.ndarray, batch: int, c_in: int,
+                c_out: int, grid: tuple[int, ...]) -> Any:
+    Xc = xp.reshape(X, (batch, c_in, *grid))
+    Yc = xp.reshape(Y, (batch, c_out, *grid))
+    axes = [0] + list(range(2, 2 + len(grid)))
+    # batch chunks of about _EXACT_CHUNK elements bound the temporaries that
+    # tensordot makes of the (non-contiguous) shifted windows
+    step = max(1, _EXACT_CHUNK // ((c_in + c_out) * math.prod(grid)))
+    cols = []
+    for k in offs:
+        acc = xp.zeros((c_out, c_in), dtype=X.dtype, device=device_of(X))
+        slices = _reference.valid_slices(grid, tuple(int(a) for a in k))
+        if slices is not None:
+            dst, src = slices
+            for b0 in range(0, batch, step):
+                rows = (slice(b0, min(batch, b0 + step)), slice(None))
+                acc = acc + xp.tensordot(Yc[rows + dst], Xc[rows + src], axes=(axes, axes))
+        cols.append(acc)
+    return xp.stack(cols, axis=-1)
+
+
+def _finish(xp: Any, est: Any, channel_form: bool) -> Any:
+    return est if channel_form else xp.reshape(est, (est.shape[-1],))
+
+
+# -- public API ------------------------------------------------------------------
+
+
+def kernel_offsets(kernel_size: int | Sequence[int], /, *,
+                   padding: int | Sequence[int] | None = None) -> tuple[tuple[int, ...], ...]:
+    """Grid offsets of the taps of a stride-1 convolution kernel, in C order.
+
+    Tap ``(i_1, ..., i_d)`` of a kernel with ``padding`` ``p`` reads the input
+    at ``x + i - p``, so its offset is ``i - p``. With these offsets,
+    ``shift_trace_exact(X, dY, offsets)`` reshaped to
+    ``(c_out, c_in, *kernel_size)`` is the weight gradient of a
+    cross-correlation layer (``torch.nn.Conv{d}d``) whose output grid equals its
+    input grid (``2 p = size - 1``).
+
+    Parameters
+    ----------
+    kernel_size : int or sequence of int
+        Kernel extent per grid axis (1 to 3 axes).
+    padding : int or sequence of int, optional
+        Zero padding per axis; ``size // 2`` by default ("same" for odd sizes).
+
+    Returns
+    -------
+    tuple of tuple of int
+        ``prod(kernel_size)`` offsets, the last axis varying fastest.
+
+    Raises
+    ------
+    ValueError
+        For non-positive sizes, negative padding, or mismatched lengths.
+    TypeError
+        For non-integer entries.
+
+    Examples
+    --------
+    >>> from randla import kernel_offsets
+    >>> kernel_offsets(3)
+    ((-1,), (0,), (1,))
+    >>> kernel_offsets((2, 3), padding=(0, 1))
+    ((0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
+    """
+    sizes = (kernel_size,) if isinstance(kernel_size, numbers.Integral) else tuple(kernel_size)
+    if not 1 <= len(sizes) <= 3:
+        raise ValueError(f"kernel_size must have 1 to 3 entries, got {len(sizes)}")
+    for s in sizes:
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"kernel_size must hold integers, got {kernel_size!r}")
+        if s < 1:
+            raise ValueError(f"kernel_size entries must be >= 1, got {kernel_size!r}")
+    if padding is None:
+        pads = tuple(int(s) // 2 for s in sizes)
+    else:
+        pads = (padding,) * len(sizes) if isinstance(padding, numbers.Integral) else tuple(padding)
+        if len(pads) != len(sizes):
+            raise ValueError(f"padding must have {len(sizes)} entries, got {padding!r}")
+        for p in pads:
+            if not isinstance(p, numbers.Integral) or isinstance(p, bool):
+                raise TypeError(f"padding must hold integers, got {padding!r}")
+            if p < 0:
+                raise ValueError(f"padding entries must be >= 0, got {padding!r}")
+    return tuple(
+        tuple(int(i) - int(p) for i, p in zip(idx, pads)) for idx in np.ndindex(*sizes)
+    )
+
+
+def shift_trace_exact(X: Any, Y: Any, offsets: Any, /) -> Any:
+    r"""Exact ``tr(X Y^T T_k) = sum_b sum_x X[b, .., x + k] Y[b, .., x]`` per offset.
+
+    Zero boundary: terms with ``x + k`` outside the grid vanish. See the
+    module documentation for the shape conventions.
+
+    Parameters
+    ----------
+    X, Y : array
+        Shapes ``(*grid)``, ``(batch, *grid)`` or ``(batch, c_in, *grid)`` /
+        ``(batch, c_out, *grid)`` (both in the same layout), float32 or float64,
+        same namespace, device and dtype.
+    offsets : sequence of tuple of int
+        ``K`` grid offsets, each of length ``d`` (the grid dimension, 1 to 3);
+        plain integers are accepted for 1-D grids.
+
+    Returns
+    -------
+    array
+        ``(c_out, c_in, K)`` in the channel layout, ``(K,)`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        Mismatched grids, batch sizes or layouts, offsets of inconsistent
+        length, non-finite values, mixed devices.
+    TypeError
+        Non-array input, mixed backends, integer/float16 input, mixed dtypes.
+
+    References
+    ----------
+    Louboutin et al., "Low-memory stochastic backpropagation with
+    multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import shift_trace_exact
+    >>> x = np.arange(1.0, 5.0)          # 1-D grid of 4 points
+    >>> y = np.ones(4)
+    >>> shift_trace_exact(x, y, [-1, 0, 1])   # sums of x[x+k] over valid x
+    array([ 6., 10.,  9.])
+    """
+    xp = _check_arrays(X=X, Y=Y)
+    offs = _as_offsets(offsets)
+    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
+    check_finite(X, "X")
+    check_finite(Y, "Y")
+    est = _exact_body(xp, X, Y, offs, batch, c_in, c_out, grid)
+    return _finish(xp, est, channel_form)
+
+
+def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int) -> Any:
+    """Forward phase: the probe sketch ``Xbar = Z^T X`` of fields on a grid.
+
+    Parameters
+    ----------
+    X : array, shape ``(*lead, *grid)``
+        The last ``grid_ndim`` axes are the grid (``N`` points in C order).
+    Z : array, shape ``(N, r)``
+        Probes, e.g. ``randla.random.draw_probes(kind, N, r, rng=seed, ...)``;
+        same namespace, device and dtype as ``X``.
+    grid_ndim : int
+        1, 2 or 3.
+
+    Returns
+    -------
+    array, shape ``(*lead, r)``
+        ``Xbar[..., j] = sum_x X[..., x] Z[x, j]``.
+
+    Raises
+    ------
+    ValueError
+        ``Z`` not of shape ``(N, r)``, bad ``grid_ndim``, non-finite values.
+    TypeError
+        Mixed backends or dtypes, integer/float16 input.
+
+    References
+    ----------
+    Louboutin et al. (2021), forward pass of the probed convolution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import sketch_grid
+    >>> from randla.random import draw_probes
+    >>> X = np.ones((2, 3, 4, 5))             # (batch, channels, 4 x 5 grid)
+    >>> Z = draw_probes("rademacher", 20, 6, rng=0)
+    >>> sketch_grid(X, Z, grid_ndim=2).shape
+    (2, 3, 6)
+    """
+    xp = _check_arrays(X=X, Z=Z)
+    if not isinstance(grid_ndim, numbers.Integral) or not 1 <= grid_ndim <= 3:
+        raise ValueError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
+    lead, grid = _lead_and_grid(X, "X", int(grid_ndim))
+    _check_probes(Z, grid)
+    check_finite(X, "X")
+    check_finite(Z, "Z")
+    return _sketch_body(xp, X, Z, lead)
+
+
+def shift_correlate(Y: Any, Z: Any, offsets: Any, /, *, parallel: bool = False) -> Any:
+    """Backward phase: shifted probes correlated with ``Y``, ``Ybar_k = Y^T T_k Z``.
+
+    ``Ybar[..., k, j] = sum_x Y[..., x] Z[x + offsets[k], j]``, zero where
+    ``x + offsets[k]`` leaves the grid. NumPy arrays run the Numba kernel,
+    CuPy arrays the CUDA kernel, other backends the array-API reference
+    (one matrix product per offset).
+
+    Parameters
+    ----------
+    Y : array, shape ``(*lead, *grid)``
+        The last ``d = len(offsets[0])`` axes are the grid.
+    Z : array, shape ``(N, r)``
+        The probes used by :func:`sketch_grid`; same namespace, device, dtype.
+    offsets : sequence of tuple of int
+        ``K`` offsets of length ``d`` (1 to 3).
+    parallel : bool
+        NumPy only: the multi-threaded (``prange``) Numba kernel.
+
+    Returns
+    -------
+    array, shape ``(*lead, K, r)``
+
+    Raises
+    ------
+    ValueError
+        ``Z`` not of shape ``(N, r)``, bad offsets, non-finite values.
+    TypeError
+        Mixed backends or dtypes, integer/float16 input.
+
+    References
+    ----------
+    Louboutin et al. (2021), backward pass of the probed convolution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import shift_correlate
+    >>> Y = np.array([[1.0, 2.0, 3.0]])
+    >>> Z = np.eye(3)
+    >>> shift_correlate(Y, Z, [0, 1])[0]       # row k is sum_x Y[x] Z[x + k]
+    array([[1., 2., 3.],
+           [0., 1., 2.]])
+    """
+    xp = _check_arrays(Y=Y, Z=Z)
+    offs = _as_offsets(offsets)
+    lead, grid = _lead_and_grid(Y, "Y", offs.shape[1])
+    _check_probes(Z, grid)
+    check_finite(Y, "Y")
+    check_finite(Z, "Z")
+    return _correlate_body(xp, Y, Z, offs, lead, grid, bool(parallel))
+
+
+def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /) -> Any:
+    """Combine the phases: ``(1/r) sum_{b, j} Xbar[b, i, j] Ybar[b, o, k, j]``.
+
+    Parameters
+    ----------
+    Xbar : array
+        From :func:`sketch_grid`: ``(batch, c_in, r)``, ``(batch, r)`` or ``(r,)``.
+    Ybar : array
+        From :func:`shift_correlate`: ``(batch, c_out, K, r)``, ``(batch, K, r)``
+        or ``(K, r)`` (one more axis than ``Xbar``).
+
+    Returns
+    -------
+    array
+        ``(c_out, c_in, K)`` for the channel layout, ``(K,)`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        Inconsistent shapes.
+    TypeError
+        Mixed backends or dtypes, integer/float16 input.
+
+    References
+    ----------
+    Louboutin et al. (2021), eq. for ``delta w_i = (1/r) tr(Xbar Ybar^T)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import shift_correlate, shift_trace_from_sketch, sketch_grid
+    >>> from randla.random import draw_probes
+    >>> X, Y = np.arange(1.0, 5.0)[None], np.ones((1, 4))      # batch of one
+    >>> Z = draw_probes("orthonormal", 4, 4, rng=0)            # exact at r = N
+    >>> est = shift_trace_from_sketch(sketch_grid(X, Z, grid_ndim=1),
+    ...                               shift_correlate(Y, Z, [-1, 0, 1]))
+    >>> np.round(est, 12)
+    array([ 6., 10.,  9.])
+    """
+    xp = _check_arrays(Xbar=Xbar, Ybar=Ybar)
+    if not 1 <= Xbar.ndim <= 3 or Ybar.ndim != Xbar.ndim + 1:
+        raise ValueError(
+            "Xbar must have shape (batch, c_in, r), (batch, r) or (r,) and Ybar one "
+            f"more axis (the offsets), got {tuple(Xbar.shape)} and {tuple(Ybar.shape)}"
+        )
+    if Xbar.shape[-1] != Ybar.shape[-1] or Xbar.shape[-1] < 1:
+        raise ValueError(f"Xbar and Ybar must hold the same number of probes r >= 1, got "
+                         f"{Xbar.shape[-1]} and {Ybar.shape[-1]}")
+    if Xbar.ndim >= 2 and Xbar.shape[0] != Ybar.shape[0]:
+        raise ValueError(f"Xbar and Ybar must have the same batch size, got "
+                         f"{Xbar.shape[0]} and {Ybar.shape[0]}")
+    channel_form = Xbar.ndim == 3
+    r = int(Xbar.shape[-1])
+    batch = int(Xbar.shape[0]) if Xbar.ndim >= 2 else 1
+    c_in = int(Xbar.shape[1]) if channel_form else 1
+    c_out = int(Ybar.shape[1]) if channel_form else 1
+    K = int(Ybar.shape[-2])
+    est = _from_sketch_body(xp, xp.reshape(Xbar, (batch, c_in, r)),
+                            xp.reshape(Ybar, (batch, c_out, K, r)))
+    return _finish(xp, est, channel_form)
+
+
+def shift_trace(
+    X: Any, Y: Any, offsets: Any, /, *, num_probes: int, probe: str = "rademacher",
+    rng: Any = None, parallel: bool = False, native: bool = False,
+) -> Any:
+    r"""Randomized estimate of ``tr(X Y^T T_k)`` for every grid offset ``k``.
+
+    Draws ``Z = draw_probes(probe, N, num_probes, rng=rng)`` on the grid's
+    ``N`` points (``E[Z Z^T] = num_probes I``) and returns
+    ``shift_trace_from_sketch(sketch_grid(X, Z), shift_correlate(Y, Z, offsets))``,
+    i.e. ``(1/r) tr(Z^T X Y^T T_k Z)`` summed over the batch. Unbiased for
+    every probe kind; exact for ``probe="orthonormal"`` or ``"srft"`` with
+    ``num_probes = N``. For Gaussian probes the variance of each entry is
+    ``2 ||S_k||_F^2 / r`` with ``S_k`` the symmetric part of
+    ``A_k = sum_b X_b Y_b^T T_k`` (Rademacher: minus ``2 sum_i (S_k)_{ii}^2 / r``).
+
+    Parameters
+    ----------
+    X, Y : array
+        As in :func:`shift_trace_exact`.
+    offsets : sequence of tuple of int
+        ``K`` offsets of length ``d`` (the grid dimension, 1 to 3).
+    num_probes : int
+        ``r >= 1`` (``<= N`` for orthonormal and srft probes).
+    probe : {"rademacher", "gaussian", "sphere", "orthonormal", "srft", "sparse_sign"}
+    rng : int, numpy.random.Generator or None
+        Seed of the probes; the same seed gives the same estimate on NumPy,
+        torch and array_api_strict (probes drawn on the host).
+    parallel : bool
+        NumPy only: multi-threaded Numba correlation kernel.
+    native : bool
+        Draw the probes on the device with the backend's generator.
+
+    Returns
+    -------
+    array
+        ``(c_out, c_in, K)`` for the channel layout, ``(K,)`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, bad offsets, ``num_probes < 1`` (or ``> N`` for
+        orthonormal/srft), unknown ``probe``, non-finite values, mixed devices.
+    TypeError
+        Mixed backends or dtypes, integer/float16 input.
+
+    References
+    ----------
+    Hutchinson (1989); Louboutin et al., "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import shift_trace, shift_trace_exact
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((8, 3, 16, 16))       # (batch, c_in, 16 x 16 grid)
+    >>> Y = rng.standard_normal((8, 2, 16, 16))       # (batch, c_out, grid)
+    >>> offsets = [(-1, 0), (0, 0), (0, 1)]
+    >>> est = shift_trace(X, Y, offsets, num_probes=32, rng=1)
+    >>> est.shape
+    (2, 3, 3)
+    >>> exact = shift_trace(X, Y, offsets, num_probes=256, probe="orthonormal", rng=1)
+    >>> bool(np.allclose(exact, shift_trace_exact(X, Y, offsets)))
+    True
+    """
+    xp = _check_arrays(X=X, Y=Y)
+    offs = _as_offsets(offsets)
+    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
+    N = math.prod(grid)
+    r = _check_num_probes(num_probes, probe, N)
+    check_finite(X, "X")
+    check_finite(Y, "Y")
+    Z = draw_probes(probe, N, r, rng=rng, xp=xp, dtype=X.dtype, device=device_of(X),
+                    native=native)
+    Xbar = _sketch_body(xp, X, Z, (batch, c_in))
+    Ybar = _correlate_body(xp, Y, Z, offs, (batch, c_out), grid, bool(parallel))
+    return _finish(xp, _from_sketch_body(xp, Xbar, Ybar), channel_form)
