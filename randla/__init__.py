@@ -21,7 +21,7 @@ from .shift import (
     shift_trace_from_sketch,
     sketch_grid,
 )
-from .sketch import sketch
+from .sketching import sketch
 
 __version__ = "0.1.0"
 

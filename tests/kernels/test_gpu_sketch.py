@@ -75,8 +75,8 @@ def test_dispatch_through_sketch(monkeypatch, side):
 
     from randla.kernels import _dispatch
 
-    # the module (randla.sketch the attribute is the function of the same name)
-    sketch_module = importlib.import_module("randla.sketch")
+    # the module randla.sketching (randla.sketch is the function)
+    sketch_module = importlib.import_module("randla.sketching")
     A = np.random.default_rng(0).standard_normal((5, 4))
     expected = sketch_module.sketch(A, 3, kind="sparse_sign", rng=2, side=side)
     monkeypatch.setattr(sketch_module, "kernel_backend", lambda xp: _dispatch.CUDA)
