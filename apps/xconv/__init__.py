@@ -33,8 +33,8 @@ from .probes import MODES, PROBES, ProbeLayout, draw_conv_probes, probe_layout
 
 __all__ = [
     "BitReLU",
-    "ConversionReport",
     "ConvGeometry",
+    "ConversionReport",
     "InputSketch",
     "LayerReport",
     "MODES",

@@ -24,7 +24,6 @@ from torch import nn
 
 from randla.random import as_generator, seed_from
 
-from .probes import probe_layout
 from .relu import BitReLU
 from .torch import XConv1d, XConv2d, XConv3d, _check_options, _ProbedConvMixin, sketch_nbytes
 
@@ -296,14 +295,6 @@ def convert_net(
             if num_probes and probed >= exact:
                 reports.append(LayerReport(name, kind, False, "probing would not save memory",
                                            shape, exact, exact))
-                continue
-            batched = shape if len(shape) == target._spatial_dims + 2 else (1,) + shape
-            try:
-                if num_probes:
-                    probe_layout(mode, num_probes, batched[1], math.prod(batched[2:]),
-                                 probe=probe)
-            except ValueError as exc:
-                reports.append(LayerReport(name, kind, False, str(exc), shape, exact, exact))
                 continue
         target.from_conv(module, num_probes=num_probes, probe=probe, mode=mode, native=native,
                          auto_exact=auto_exact, rng=seed_from(gen))

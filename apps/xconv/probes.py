@@ -142,6 +142,8 @@ class ProbeLayout:
 
     @functools.cached_property
     def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self.mode != "multi_channel":
+            raise ValueError("slot tables describe the multi_channel layout only")
         c, r, m = self.num_channels, self.num_probes, self.slots_per_channel
         cols = np.full((c, m), -1, dtype=np.int64)
         scales = np.zeros((c, m))
