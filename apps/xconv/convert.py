@@ -160,6 +160,11 @@ class SavedTensorMeter:
         """Bytes of the distinct storages saved for backward."""
         return sum(self._storages.values())
 
+    def saved(self, tensor: torch.Tensor) -> bool:
+        """Whether the storage of ``tensor`` was saved for backward."""
+        key = (str(tensor.device), tensor.untyped_storage().data_ptr())
+        return key in self._storages
+
     def __enter__(self) -> "SavedTensorMeter":
         self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
         self._hooks.__enter__()

@@ -103,12 +103,14 @@ def _sketch_body(xp: Any, X: Any, layout: ProbeLayout, probe: str, seed: int,
     dev = device_of(X)
     Z = draw_conv_probes(layout, probe, seed, xp=xp, dtype=X.dtype, device=dev, native=native)
     X3 = xp.reshape(X, (batch, channels, n))
+    # probes as rows, X transposed: Z X^T has the long pixel axis inside the GEMM,
+    # which BLAS handles far better than X Z for a handful of probes
     if layout.mode == "per_channel":
-        return xp.reshape(xp.matmul(xp.reshape(X3, (batch * channels, n)), Z),
-                          (batch, channels, r))
+        proj = xp.matmul(Z, xp.permute_dims(xp.reshape(X3, (batch * channels, n)), (1, 0)))
+        return xp.reshape(xp.permute_dims(proj, (1, 0)), (batch, channels, r))
     m, cols = layout.slots_per_channel, layout.slots_per_column
-    proj = xp.matmul(xp.permute_dims(X3, (1, 0, 2)), Z)          # (C, B, m)
-    proj = xp.reshape(xp.permute_dims(proj, (1, 0, 2)), (batch, channels * m))
+    proj = xp.matmul(Z, xp.permute_dims(X3, (1, 2, 0)))           # (C, m, B)
+    proj = xp.reshape(xp.permute_dims(proj, (2, 0, 1)), (batch, channels * m))
     scales = from_host(layout.slot_scales().reshape(-1), xp, dtype=X.dtype, device=dev)
     proj = xp.concat([proj * scales, xp.zeros((batch, 1), dtype=X.dtype, device=dev)], axis=1)
     index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
@@ -210,7 +212,7 @@ def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: Any,
                          device=dev, native=sketch.native)
     kernel = tuple(geom.kernel_size)
     if layout.mode == "per_channel":
-        probes = xp.reshape(xp.permute_dims(Z, (1, 0)), (1, r) + spatial)
+        probes = xp.reshape(Z, (1, r) + spatial)
         ybar = correlate(xp, probes, xp.reshape(dy, (1, batch * cout) + out),
                          geom.with_groups(1), native=native_correlate)  # (B C_o, r, *K)
         ybar = xp.reshape(ybar, (batch, groups, cog, r, taps))
@@ -225,7 +227,7 @@ def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: Any,
     # H[j] = sum_b Xs[b, j] dY[b]: the batch contraction first (r rows, not B)
     H = xp.matmul(xp.permute_dims(values, (1, 0)), xp.reshape(dy, (batch, cout * nout)))
     H = xp.reshape(H, (1, r * cout) + out)
-    slots = xp.reshape(xp.permute_dims(Z, (0, 2, 1)), (channels * m, math.prod(spatial)))
+    slots = xp.reshape(Z, (channels * m, math.prod(spatial)))
     slots = xp.concat([slots, xp.zeros((1, slots.shape[1]), dtype=values.dtype, device=dev)])
     index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
     by_column = xp.reshape(xp.take(slots, index, axis=0), (1, r * n) + spatial)

@@ -212,8 +212,8 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
     num_probes = _positive_int(num_probes, "num_probes")
-    layout = ProbeLayout(mode, num_probes, _positive_int(num_channels, "channels"),
-                         _positive_int(num_pixels, "pixels"))
+    layout = _layout(mode, num_probes, _positive_int(num_channels, "channels"),
+                     _positive_int(num_pixels, "pixels"))
     if probe in _AT_MOST_N and layout.slots_per_channel > layout.num_pixels:
         where = ("" if mode == "per_channel" else
                  f" (multi_channel puts {layout.slots_per_channel} of the {num_probes} "
@@ -225,15 +225,22 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
     return layout
 
 
+@functools.lru_cache(maxsize=256)
+def _layout(mode: str, num_probes: int, num_channels: int, num_pixels: int) -> ProbeLayout:
+    return ProbeLayout(mode, num_probes, num_channels, num_pixels)  # tables cached per shape
+
+
 def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
                      dtype: Any, device: Any, native: bool = False) -> Any:
-    """Regenerate the probes of ``layout`` from ``seed``.
+    """Regenerate the probes of ``layout`` from ``seed``, one probe per row.
 
     Returns
     -------
     Z : array
-        ``(N, r)`` for ``per_channel``; ``(C, N, m_max)`` for
-        ``multi_channel`` (unscaled channel blocks; padding slots are zero).
+        ``(r, N)`` for ``per_channel``; ``(C, m_max, N)`` for ``multi_channel``
+        (unscaled channel blocks; padding slots are zero). Rows are probe
+        vectors on the flattened, unpadded input grid (C-contiguous, so the
+        sketch ``Z X^T`` is a GEMM with a long inner dimension).
 
     Examples
     --------
@@ -241,22 +248,23 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
     >>> from randla.apps.xconv.probes import draw_conv_probes, probe_layout
     >>> lay = probe_layout("multi_channel", 5, 2, 10)
     >>> Z = draw_conv_probes(lay, "gaussian", 7, xp=np, dtype=np.float64, device="cpu")
-    >>> Z.shape, bool(np.all(Z[0, :, 2] == 0))  # channel 0 has 2 columns, channel 1 has 3
-    ((2, 10, 3), True)
+    >>> Z.shape, bool(np.all(Z[0, 2] == 0))  # channel 0 has 2 probes, channel 1 has 3
+    ((2, 3, 10), True)
     """
     gen = as_generator(int(seed))
     n = layout.num_pixels
     opts = dict(xp=xp, dtype=dtype, device=device, native=native)
     if layout.mode == "per_channel":
-        return draw_probes(probe, n, layout.num_probes, rng=gen, **opts)
+        z = draw_probes(probe, n, layout.num_probes, rng=gen, **opts)
+        return xp.reshape(xp.permute_dims(z, (1, 0)), (layout.num_probes, n))
     c, m = layout.num_channels, layout.slots_per_channel
     if probe in _IID_COLUMNS:  # independent columns: one draw, cut into blocks
         z = draw_probes(probe, n, c * m, rng=gen, **opts)
-        z = xp.permute_dims(xp.reshape(z, (n, c, m)), (1, 0, 2))
     else:  # blocks with orthogonal columns are drawn one channel at a time
-        z = xp.stack([draw_probes(probe, n, m, rng=gen, **opts) for _ in range(c)], axis=0)
+        z = xp.concat([draw_probes(probe, n, m, rng=gen, **opts) for _ in range(c)], axis=1)
+    z = xp.reshape(xp.permute_dims(z, (1, 0)), (c, m, n))
     sizes = layout.block_sizes
     if min(sizes) < m:  # zero the padding slots (marginals of the rest are unchanged)
         mask = (np.arange(m)[None, :] < np.asarray(sizes)[:, None]).astype(np.float64)
-        z = z * from_host(mask[:, None, :], xp, dtype=dtype, device=device)
+        z = z * from_host(mask[:, :, None], xp, dtype=dtype, device=device)
     return z
