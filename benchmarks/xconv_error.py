@@ -3,7 +3,7 @@
 The XConv "accuracy" study (Louboutin et al. 2021, slides: "error decreases
 with batch size b and number of probing vectors r"), on real activations: a
 small CNN is trained for two epochs on scikit-learn's digits (16x16), then for
-the middle conv layer (16 -> 32 channels, 3x3, 16x16 images) the exact
+the middle conv layer (16 -> 32 channels, 3x3, stride 2, 16x16 images) the exact
 minibatch gradient ``g_B`` is compared with the probed estimate ``g_hat``
 (``sketch_input`` + ``weight_grad`` on the layer's recorded input and output
 gradient) for r = 4..256 and B = 1..256.
@@ -39,7 +39,7 @@ from xconv_digits import digits, make_cnn, train  # noqa: E402
 
 BATCHES = (1, 4, 16, 64, 256)
 PROBES = (4, 8, 16, 32, 64, 128, 256)
-LAYER = 2  # model[2]: Conv2d(16, 32, 3, padding=1) on 16x16 images
+LAYER = 2  # model[2]: Conv2d(16, 32, 3, stride=2, padding=1) on 16x16 images
 
 
 def layer_io(model, x, y):
@@ -71,7 +71,7 @@ def main(argv=None):
     _, _, g_full = layer_io(model, x_train, y_train)
     g_full /= len(y_train)
     gen = np.random.default_rng(0)
-    geo = dict(kernel_size=3, padding=1)
+    geo = dict(kernel_size=3, stride=2, padding=1)
     rel, sgd, probed_sgd = {}, {}, {}
     for B in BATCHES:
         batches = [torch.from_numpy(gen.choice(len(y_train), B, replace=False)) for _ in range(4)]

@@ -70,7 +70,13 @@ class LayerReport:
 
 @dataclasses.dataclass(frozen=True)
 class ConversionReport:
-    """Per-layer outcome of :func:`convert_net`; ``str()`` gives a table."""
+    """Per-layer outcome of :func:`convert_net`; ``str()`` gives a table.
+
+    Bytes are per layer: a storage shared by two layers (a ReLU output that is
+    also the next convolution's input) counts for each of them, so the totals
+    over-state what the whole network keeps; :class:`SavedTensorMeter` measures
+    the network (each storage once).
+    """
 
     layers: tuple[LayerReport, ...]
 
