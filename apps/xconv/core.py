@@ -139,7 +139,7 @@ def sketch_input(
 
     Parameters
     ----------
-    X : array, shape (batch, channels, *spatial)
+    X : array, shape ``(batch, channels, *spatial)``
         Convolution input, 1 to 3 spatial axes (NumPy, CuPy, torch, ...).
     num_probes : int
         Sketch columns ``r >= 1``.
@@ -166,6 +166,29 @@ def sketch_input(
     ValueError
         Wrong rank, ``num_probes < 1``, unknown ``probe`` / ``mode``, or more
         orthonormal / srft columns per channel than pixels.
+
+    Notes
+    -----
+    For output channel ``o``, input channel ``c`` and tap ``k`` the exact
+    gradient is ``tr M`` with ``M = sum_b X[b, c] (S_k^T dY[b, o])^T``
+    (``N x N``, ``N`` input pixels) and the probed one is Hutchinson's
+    estimate of that trace. Per entry, with ``||M_s||_F^2 = (||M||_F^2 + tr M^2)/2``:
+
+    ==============  ==================================================
+    probe           variance with ``m`` probes on the channel
+    ==============  ==================================================
+    gaussian        ``2 ||M_s||_F^2 / m``
+    rademacher      ``2 (||M_s||_F^2 - sum_i M_ii^2) / m``
+    sphere          ``2N/(N+2) (||M_s||_F^2 - (tr M)^2/N) / m``
+    orthonormal     sphere value ``x (N - m)/(N - 1)`` (exact at ``m = N``)
+    ==============  ==================================================
+
+    ``per_channel`` has ``m = r``; ``multi_channel`` gives channel ``c`` a
+    disjoint block of ``m_c ~ r / C`` columns (scaled by ``sqrt(r/m_c)``), so
+    at equal memory both modes have the same variance. With ``r < C`` channels
+    share columns (one each) and the variance gains
+    ``sum_{c'} ||sum_b X[b, c'] (S_k^T dY[b, o])^T||_F^2`` over the channels
+    ``c'`` sharing the column. Derivations: :mod:`randla.apps.xconv.probes`.
 
     References
     ----------
@@ -264,7 +287,7 @@ def weight_grad(
     ----------
     sketch : InputSketch
         From :func:`sketch_input` on the layer input ``X``.
-    grad_output : array, shape (batch, out_channels, *out_spatial)
+    grad_output : array, shape ``(batch, out_channels, *out_spatial)``
         Same backend, device and dtype as ``sketch.values``.
     kernel_size, stride, padding, dilation, groups
         The convolution's arguments (as for ``torch.nn.Conv*d``; ``padding``
@@ -272,7 +295,7 @@ def weight_grad(
 
     Returns
     -------
-    dW : array, shape (out_channels, in_channels / groups, *kernel_size)
+    dW : array, shape ``(out_channels, in_channels / groups, *kernel_size)``
 
     Raises
     ------

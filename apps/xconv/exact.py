@@ -144,9 +144,9 @@ def conv_weight_grad(
 
     Parameters
     ----------
-    X : array, shape (batch, in_channels, *spatial)
+    X : array, shape ``(batch, in_channels, *spatial)``
         Layer input (NumPy, CuPy, torch or any array-API array).
-    grad_output : array, shape (batch, out_channels, *out_spatial)
+    grad_output : array, shape ``(batch, out_channels, *out_spatial)``
         Gradient of the loss with respect to the layer output.
     kernel_size, stride, padding, dilation, groups
         As for ``torch.nn.Conv*d``; ``padding`` may also be a tuple of
@@ -156,7 +156,7 @@ def conv_weight_grad(
 
     Returns
     -------
-    dW : array, shape (out_channels, in_channels / groups, *kernel_size)
+    dW : array, shape ``(out_channels, in_channels / groups, *kernel_size)``
 
     Raises
     ------
