@@ -194,3 +194,48 @@ def test_layout_is_disjoint_and_scaled():
     for slot, row in enumerate(rows):
         if row < flat.size:
             assert flat[row] == slot
+
+
+def _forward_from_taps(X, W, geom):
+    """conv(X, W) built from the dense tap matrices of the test helpers (independent)."""
+    from xconv_helpers import tap_matrices
+
+    B, C = X.shape[:2]
+    Co, G = W.shape[0], geom.groups
+    S = tap_matrices(geom, X.shape[2:])                      # (K, N_out, N_in)
+    Wf = W.reshape(Co, C // G, -1)
+    Xf = X.reshape(B, G, C // G, -1)
+    Y = np.zeros((B, Co, S.shape[1]))
+    for o in range(Co):
+        g = o // (Co // G)
+        Y[:, o] = np.einsum("ck,kyn,bcn->by", Wf[o], S, Xf[:, g])
+    return Y.reshape((B, Co) + geom.output_shape(X.shape[2:]))
+
+
+@pytest.mark.parametrize("config", CONFIGS[::2])
+def test_dot_product_and_taylor(config):
+    # conv_weight_grad is the adjoint of W -> conv(X, W): <conv(X, W), dY> = <W, dW>
+    shape, cout, k, s, p, d, g = config
+    geom = conv_geometry(len(shape) - 2, k, stride=s, padding=p, dilation=d, groups=g)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal(shape)
+    W = rng.standard_normal((cout, shape[1] // g) + geom.kernel_size)
+    Y = _forward_from_taps(X, W, geom)
+    dY = rng.standard_normal(Y.shape)
+    kwargs = dict(kernel_size=k, stride=s, padding=p, dilation=d, groups=g)
+    dW = conv_weight_grad(X, dY, **kwargs)
+    lhs, rhs = float(np.sum(Y * dY)), float(np.sum(W * dW))
+    assert abs(lhs - rhs) <= 1e-12 * (abs(lhs) + np.linalg.norm(Y) * np.linalg.norm(dY))
+    # Taylor test of L(W) = |conv(X, W) - T|^2 / 2 with dL/dW = conv_weight_grad(X, residual):
+    # the first-order remainder is O(h^2) (halving h divides it by 4)
+    T = rng.standard_normal(Y.shape)
+    V = rng.standard_normal(W.shape)
+
+    def loss(w):
+        return 0.5 * float(np.sum((_forward_from_taps(X, w, geom) - T) ** 2))
+
+    grad = conv_weight_grad(X, Y - T, **kwargs)
+    remainders = [abs(loss(W + h * V) - loss(W) - h * float(np.sum(grad * V)))
+                  for h in (1e-2, 5e-3, 2.5e-3)]
+    ratios = np.array(remainders[:-1]) / np.array(remainders[1:])
+    np.testing.assert_allclose(ratios, 4.0, rtol=0.05)

@@ -221,9 +221,8 @@ def test_seeds_are_reproducible_and_private():
     a = XConv2d(2, 2, 3, num_probes=2, rng=7)
     b = XConv2d(2, 2, 3, num_probes=2, rng=7)
     assert a.probe_seed == b.probe_seed
-    state = np.random.get_state()[1][:4].copy()
-    torch_state = torch.get_rng_state()
     x = torch.randn(1, 2, 6, 6, requires_grad=True)
+    state = np.random.get_state()[1][:4].copy()
     torch_state = torch.get_rng_state()
     a(x).sum().backward()
     assert np.array_equal(np.random.get_state()[1][:4], state)   # no global numpy state used
