@@ -210,7 +210,10 @@ def from_host(array: np.ndarray, xp: Any, *, dtype: Any, device: Any) -> Any:
     if is_torch(xp):
         import torch
 
-        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+        host = np.ascontiguousarray(array)
+        if not host.flags.writeable:  # torch warns on read-only buffers
+            host = host.copy()
+        return torch.as_tensor(host, dtype=dtype, device=device)
     if is_cupy(xp):
         import cupy
 

@@ -1,0 +1,337 @@
+"""Probed convolution weight gradients on any array-API array (XConv).
+
+Forward: store ``Xs = Z^T X`` (a few numbers per sample) and a seed instead of
+the layer input ``X``. Backward: regenerate ``Z`` from the seed and estimate
+
+.. math:: dW_k \\approx \\frac1r \\operatorname{tr}\\big((Z^T X)(dY^T S_k Z)\\big)
+
+for every kernel tap ``k``, where ``S_k`` is the strided, dilated, zero-padded
+gather of tap ``k`` (a shift ``T_{-k}`` in the paper's stride-1 notation). The
+estimate is unbiased for every stride, padding, dilation and groups value; the
+estimators and their variances are derived in :mod:`randla.apps.xconv.probes`.
+
+Cost of the backward pass (``B`` batch, ``C``/``C_o`` channels, ``K`` taps,
+``N_o`` output pixels) against the exact ``B C C_o K N_o``:
+
+* ``per_channel``: ``B C_o r K N_o`` (correlate ``dY`` with the probes) +
+  ``B C C_o r K`` -- a win when ``r < C``;
+* ``multi_channel``: ``r B C_o N_o`` (``H = Xs^T dY``) + ``max(r, C) C_o K N_o``
+  (correlate ``H`` with the probes) -- a win when ``r < C K`` and ``r << B``.
+
+Both correlations go through :func:`randla.apps.xconv.exact.correlate`, i.e.
+a native ``conv*d_weight`` call for torch tensors.
+
+References
+----------
+Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+Hutchinson, "A stochastic estimator of the trace of the influence matrix for
+Laplacian smoothing splines", Comm. Stat. Sim. Comp. 18 (1989).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from randla._compat import check_float, device_of, from_host, namespace, nbytes
+from randla.random import seed_from
+
+from .exact import check_conv_pair, correlate
+from .geometry import conv_geometry
+from .probes import ProbeLayout, draw_conv_probes, probe_layout
+
+__all__ = ["InputSketch", "sketch_input", "weight_grad"]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSketch:
+    """What a probed convolution keeps of its input between forward and backward.
+
+    Attributes
+    ----------
+    values : array
+        ``Z^T X``: shape ``(batch, channels, num_probes)`` for
+        ``mode="per_channel"``, ``(batch, num_probes)`` for ``"multi_channel"``.
+    seed : int
+        Regenerates the probes ``Z`` (:func:`~randla.apps.xconv.probes.draw_conv_probes`).
+    num_probes : int
+    probe : str
+    mode : str
+    input_shape : tuple of int
+        ``(batch, channels, *spatial)`` of the sketched input.
+    native : bool
+        Probes drawn with the backend's own generator (see :mod:`randla.random`).
+    """
+
+    values: Any
+    seed: int
+    num_probes: int
+    probe: str
+    mode: str
+    input_shape: tuple[int, ...]
+    native: bool = False
+
+    @property
+    def layout(self) -> ProbeLayout:
+        """The :class:`~randla.apps.xconv.probes.ProbeLayout` of the probes."""
+        return probe_layout(self.mode, self.num_probes, self.input_shape[1],
+                            math.prod(self.input_shape[2:]), probe=self.probe)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of :attr:`values` (the seed adds 8)."""
+        return nbytes(self.values)
+
+
+def _seed(rng: Any) -> int:
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if int(rng) < 0:
+            raise ValueError(f"rng seed must be non-negative, got {rng}")
+        return int(rng)
+    return seed_from(rng)
+
+
+def _sketch_body(xp: Any, X: Any, layout: ProbeLayout, probe: str, seed: int,
+                 native: bool) -> Any:
+    batch, channels = X.shape[0], X.shape[1]
+    n, r = layout.num_pixels, layout.num_probes
+    dev = device_of(X)
+    Z = draw_conv_probes(layout, probe, seed, xp=xp, dtype=X.dtype, device=dev, native=native)
+    X3 = xp.reshape(X, (batch, channels, n))
+    # probes as rows, X transposed: Z X^T has the long pixel axis inside the GEMM,
+    # which BLAS handles far better than X Z for a handful of probes
+    if layout.mode == "per_channel":
+        proj = xp.matmul(Z, xp.permute_dims(xp.reshape(X3, (batch * channels, n)), (1, 0)))
+        return xp.reshape(xp.permute_dims(proj, (1, 0)), (batch, channels, r))
+    m, cols = layout.slots_per_channel, layout.slots_per_column
+    proj = xp.matmul(Z, xp.permute_dims(X3, (1, 2, 0)))           # (C, m, B)
+    proj = xp.reshape(xp.permute_dims(proj, (2, 0, 1)), (batch, channels * m))
+    scales = from_host(layout.slot_scales().reshape(-1), xp, dtype=X.dtype, device=dev)
+    proj = xp.concat([proj * scales, xp.zeros((batch, 1), dtype=X.dtype, device=dev)], axis=1)
+    index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
+    gathered = xp.take(proj, index, axis=1)
+    if cols == 1:
+        return gathered
+    return xp.sum(xp.reshape(gathered, (batch, r, cols)), axis=2)
+
+
+def _check_num_probes(num_probes: Any) -> int:
+    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
+        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
+    if num_probes < 1:
+        raise ValueError(
+            f"num_probes must be >= 1, got {num_probes} (the exact gradient is "
+            "conv_weight_grad; the torch layers take num_probes=0 to mean exact)"
+        )
+    return int(num_probes)
+
+
+def sketch_input(
+    X: Any, num_probes: int, /, *, probe: str = "gaussian", mode: str = "multi_channel",
+    rng: Any = None, native: bool = False,
+) -> InputSketch:
+    """Sketch a convolution input: ``Z^T X`` and the seed that regenerates ``Z``.
+
+    Parameters
+    ----------
+    X : array, shape ``(batch, channels, *spatial)``
+        Convolution input, 1 to 3 spatial axes (NumPy, CuPy, torch, ...).
+    num_probes : int
+        Sketch columns ``r >= 1``.
+    probe : {"gaussian", "rademacher", "orthonormal", "sphere", "srft"}
+        Probe distribution (all with ``E[z z^T] = I``).
+    mode : {"multi_channel", "per_channel"}
+        ``"multi_channel"`` keeps ``batch * r`` numbers (disjoint column
+        blocks per channel); ``"per_channel"`` keeps ``batch * channels * r``
+        with ``r`` probes per channel. See :mod:`randla.apps.xconv.probes`.
+    rng : int, numpy.random.Generator or None
+        An int is the probe seed itself; otherwise a seed is drawn from it.
+    native : bool
+        Draw probes with the backend's generator on the array's device
+        (reproducible per backend; no host-to-device copy of ``Z``).
+
+    Returns
+    -------
+    InputSketch
+
+    Raises
+    ------
+    TypeError
+        Non-array / integer / half-precision ``X``; non-integer ``num_probes``.
+    ValueError
+        Wrong rank, ``num_probes < 1``, unknown ``probe`` / ``mode``, or more
+        orthonormal / srft columns per channel than pixels.
+
+    Notes
+    -----
+    For output channel ``o``, input channel ``c`` and tap ``k`` the exact
+    gradient is ``tr M`` with ``M = sum_b X[b, c] (S_k^T dY[b, o])^T``
+    (``N x N``, ``N`` input pixels) and the probed one is Hutchinson's
+    estimate of that trace. Per entry, with ``||M_s||_F^2 = (||M||_F^2 + tr M^2)/2``:
+
+    ==============  ==================================================
+    probe           variance with ``m`` probes on the channel
+    ==============  ==================================================
+    gaussian        ``2 ||M_s||_F^2 / m``
+    rademacher      ``2 (||M_s||_F^2 - sum_i M_ii^2) / m``
+    sphere          ``2N/(N+2) (||M_s||_F^2 - (tr M)^2/N) / m``
+    orthonormal     sphere value ``x (N - m)/(N - 1)`` (exact at ``m = N``)
+    ==============  ==================================================
+
+    ``per_channel`` has ``m = r``; ``multi_channel`` gives channel ``c`` a
+    disjoint block of ``m_c ~ r / C`` columns (scaled by ``sqrt(r/m_c)``), so
+    at equal memory both modes have the same variance. With ``r < C`` channels
+    share columns (one each) and the variance gains
+    ``sum_{c'} ||sum_b X[b, c'] (S_k^T dY[b, o])^T||_F^2`` over the channels
+    ``c'`` sharing the column. Derivations: :mod:`randla.apps.xconv.probes`.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.xconv import sketch_input
+    >>> X = np.random.default_rng(0).standard_normal((8, 3, 16, 16))
+    >>> s = sketch_input(X, 4, rng=1)
+    >>> s.values.shape, s.seed, s.nbytes < X.nbytes
+    ((8, 4), 1, True)
+    """
+    xp = namespace(X=X)
+    check_float(X, "X")
+    if X.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"X must have shape (batch, channels, *spatial) with 1 to 3 spatial axes, got "
+            f"shape {tuple(X.shape)}"
+        )
+    num_probes = _check_num_probes(num_probes)
+    layout = probe_layout(mode, num_probes, X.shape[1], math.prod(X.shape[2:]), probe=probe)
+    seed = _seed(rng)
+    values = _sketch_body(xp, X, layout, probe, seed, bool(native))
+    return InputSketch(values, seed, num_probes, probe, mode, tuple(X.shape), bool(native))
+
+
+def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: Any,
+                      *, native_correlate: bool = True) -> Any:
+    batch, channels = sketch.input_shape[:2]
+    spatial = tuple(sketch.input_shape[2:])
+    out = tuple(dy.shape[2:])
+    cout = dy.shape[1]
+    groups = geom.groups
+    cig, cog = channels // groups, cout // groups
+    taps = geom.num_taps
+    layout = sketch.layout
+    r = layout.num_probes
+    values = sketch.values
+    dev = device_of(values)
+    Z = draw_conv_probes(layout, sketch.probe, sketch.seed, xp=xp, dtype=values.dtype,
+                         device=dev, native=sketch.native)
+    kernel = tuple(geom.kernel_size)
+    if layout.mode == "per_channel":
+        probes = xp.reshape(Z, (1, r) + spatial)
+        ybar = correlate(xp, probes, xp.reshape(dy, (1, batch * cout) + out),
+                         geom.with_groups(1), native=native_correlate)  # (B C_o, r, *K)
+        ybar = xp.reshape(ybar, (batch, groups, cog, r, taps))
+        ybar = xp.reshape(xp.permute_dims(ybar, (1, 2, 4, 0, 3)), (groups, cog * taps, batch * r))
+        xs = xp.reshape(values, (batch, groups, cig, r))
+        xs = xp.reshape(xp.permute_dims(xs, (1, 0, 3, 2)), (groups, batch * r, cig))
+        grad = xp.reshape(xp.matmul(ybar, xs), (groups, cog, taps, cig))
+        grad = xp.permute_dims(grad, (0, 1, 3, 2)) / r
+        return xp.reshape(grad, (cout, cig) + kernel)
+    m, n = layout.slots_per_channel, layout.slots_per_column
+    nout = math.prod(out)
+    # H[j] = sum_b Xs[b, j] dY[b]: the batch contraction first (r rows, not B)
+    H = xp.matmul(xp.permute_dims(values, (1, 0)), xp.reshape(dy, (batch, cout * nout)))
+    H = xp.reshape(H, (1, r * cout) + out)
+    slots = xp.reshape(Z, (channels * m, math.prod(spatial)))
+    slots = xp.concat([slots, xp.zeros((1, slots.shape[1]), dtype=values.dtype, device=dev)])
+    index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
+    by_column = xp.reshape(xp.take(slots, index, axis=0), (1, r * n) + spatial)
+    D = correlate(xp, by_column, H, geom.with_groups(r), native=native_correlate)
+    D = xp.reshape(D, (r, cout, n, taps))
+    D = xp.reshape(xp.permute_dims(D, (0, 2, 1, 3)), (r * n, cout * taps))
+    D = xp.concat([D, xp.zeros((1, cout * taps), dtype=values.dtype, device=dev)])
+    rows = from_host(layout.slot_rows().reshape(-1), xp, dtype=xp.int64, device=dev)
+    per_slot = xp.reshape(xp.take(D, rows, axis=0), (channels, m, cout * taps))
+    weights = from_host(layout.slot_scales()[:, :, None] / r, xp, dtype=values.dtype, device=dev)
+    per_channel = xp.sum(per_slot * weights, axis=1)             # (C, C_o K)
+    per_channel = xp.reshape(xp.permute_dims(xp.reshape(per_channel, (channels, cout, taps)),
+                                             (1, 0, 2)), (cout * channels, taps))
+    if groups == 1:
+        return xp.reshape(per_channel, (cout, cig) + kernel)
+    o = np.arange(cout)[:, None]
+    pick = o * channels + (o // cog) * cig + np.arange(cig)[None, :]
+    pick = from_host(pick.reshape(-1), xp, dtype=xp.int64, device=dev)
+    return xp.reshape(xp.take(per_channel, pick, axis=0), (cout, cig) + kernel)
+
+
+def weight_grad(
+    sketch: InputSketch, grad_output: Any, /, *, kernel_size: Any, stride: Any = 1,
+    padding: Any = 0, dilation: Any = 1, groups: int = 1,
+) -> Any:
+    """Unbiased estimate of a convolution weight gradient from an input sketch.
+
+    ``dW[o, c', k] ~ (1/r) tr((Z^T X_c)(dY_o^T S_k Z))``: regenerate the probes
+    ``Z`` from ``sketch.seed``, correlate them with ``grad_output`` through
+    every tap ``k`` (zero padding, stride, dilation) and contract with the
+    stored ``Z^T X``. ``E[weight_grad(...)] = conv_weight_grad(X, grad_output, ...)``.
+
+    Parameters
+    ----------
+    sketch : InputSketch
+        From :func:`sketch_input` on the layer input ``X``.
+    grad_output : array, shape ``(batch, out_channels, *out_spatial)``
+        Same backend, device and dtype as ``sketch.values``.
+    kernel_size, stride, padding, dilation, groups
+        The convolution's arguments (as for ``torch.nn.Conv*d``; ``padding``
+        may be ``"same"``, ``"valid"`` or ``(lo, hi)`` pairs).
+
+    Returns
+    -------
+    dW : array, shape ``(out_channels, in_channels / groups, *kernel_size)``
+
+    Raises
+    ------
+    TypeError
+        ``sketch`` is not an :class:`InputSketch`, mixed backends, or dtypes differ.
+    ValueError
+        ``grad_output`` inconsistent with the sketched input shape and the geometry.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    The mean of many seeded estimates approaches the exact gradient:
+
+    >>> import numpy as np
+    >>> from randla.apps.xconv import conv_weight_grad, sketch_input, weight_grad
+    >>> rng = np.random.default_rng(0)
+    >>> X, dY = rng.standard_normal((4, 2, 6, 5)), rng.standard_normal((4, 3, 6, 5))
+    >>> exact = conv_weight_grad(X, dY, kernel_size=3, padding=1)
+    >>> est = np.mean([weight_grad(sketch_input(X, 8, rng=s), dY, kernel_size=3, padding=1)
+    ...                for s in range(2000)], axis=0)
+    >>> bool(np.linalg.norm(est - exact) < 0.1 * np.linalg.norm(exact))
+    True
+    """
+    if not isinstance(sketch, InputSketch):
+        raise TypeError(f"sketch must be an InputSketch (from sketch_input), got "
+                        f"{type(sketch).__name__}")
+    xp = namespace(sketch=sketch.values, grad_output=grad_output)
+    check_float(grad_output, "grad_output")
+    if grad_output.dtype != sketch.values.dtype:
+        raise TypeError(f"grad_output ({grad_output.dtype}) and the sketch "
+                        f"({sketch.values.dtype}) must share a dtype")
+    geom = conv_geometry(len(sketch.input_shape) - 2, kernel_size, stride=stride,
+                         padding=padding, dilation=dilation, groups=groups)
+    check_conv_pair(xp, tuple(sketch.input_shape), grad_output, geom, "the sketched input")
+    return _weight_grad_body(xp, sketch, grad_output, geom)
