@@ -12,14 +12,36 @@ from __future__ import annotations
 import importlib as _importlib
 
 from . import random
+from .diagonal import DiagonalEstimate, diagonal_hutchinson, xdiag
 from .operators import LinearOperator, as_operator, dot_test
+from .trace import (
+    TRACE_METHODS,
+    TraceEstimate,
+    hutchinson,
+    hutchpp,
+    na_hutchpp,
+    trace,
+    xnystrace,
+    xtrace,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DiagonalEstimate",
     "LinearOperator",
+    "TRACE_METHODS",
+    "TraceEstimate",
     "as_operator",
+    "diagonal_hutchinson",
     "dot_test",
+    "hutchinson",
+    "hutchpp",
+    "na_hutchpp",
+    "trace",
+    "xdiag",
+    "xnystrace",
+    "xtrace",
 ]
 
 
