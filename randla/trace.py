@@ -82,8 +82,8 @@ class TraceEstimate:
           ``z_j^T A z_j`` over ``sqrt(m)`` (for orthonormal or SRFT probes,
           whose columns are not independent, this overstates the error);
         * ``hutchpp``, ``na_hutchpp``: the same for the Hutchinson part on the
-          residual (the low-rank part is exact given the sketch; its randomness
-          is not included);
+          residual; given the sketch the estimator is unbiased, so this
+          conditional error is the whole error (``E[std_error^2] = Var``);
         * ``xtrace``, ``xnystrace``: the exchangeable error estimate
           ``std(t_1..t_k) / sqrt(k)`` of the ``k`` leave-one-out estimates
           (Epperly, Tropp, Webber 2024, Section 2.3);
