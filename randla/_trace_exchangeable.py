@@ -1,4 +1,4 @@
-"""Exchangeable trace estimators: the bodies of XTrace and XNysTrace.
+"""Exchangeable trace estimators: the bodies of XTrace, XNysTrace and "auto".
 
 Both estimators average ``k`` leave-one-out estimates, one per test vector
 ``omega_i``: a low-rank approximation built from the *other* ``k - 1`` test
@@ -19,10 +19,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._trace_common import apply, eps, loo_directions
+from ._compat import device_of
+from ._trace_common import (
+    apply,
+    counter,
+    draw,
+    eps,
+    hutchinson_body,
+    hutchinson_samples,
+    loo_directions,
+    loo_residual_norms,
+    mean_and_std_error,
+    result,
+)
 from .operators import LinearOperator
 
-__all__ = ["XTraceSketch", "improved_scale", "xnystrace_estimates"]
+__all__ = [
+    "XTraceSketch",
+    "auto_body",
+    "improved_scale",
+    "xnystrace_body",
+    "xnystrace_estimates",
+    "xtrace_body",
+]
 
 
 def _diag_prod(xp: Any, X: Any, Y: Any) -> Any:
@@ -93,7 +112,7 @@ class XTraceSketch:
             C = C + C2 + X @ R_b
             R_b = R_fix @ R_b
             k, b = self.num_vectors, int(Y_b.shape[1])
-            zeros = xp.zeros((b, k), dtype=R_b.dtype, device=self.op.device)
+            zeros = xp.zeros((b, k), dtype=R_b.dtype, device=device_of(R_b))
             top = xp.concat([self.R, C], axis=1)
             self.R = xp.concat([top, xp.concat([zeros, R_b], axis=1)], axis=0)
             self.Omega = xp.concat([self.Omega, Omega_b], axis=1)
@@ -197,3 +216,87 @@ def xnystrace_estimates(xp: Any, Omega: Any, Y: Any, improved: bool) -> Any:
         residual = residual * improved_scale(xp, Omega, Q_om.T @ Omega,
                                              loo_directions(xp, R_om))
     return trace_nys - _diag_prod(xp, S, S) + not_interpolated + residual - nu * n
+
+
+# -- estimator bodies (validated input) ---------------------------------------
+
+
+def xtrace_body(op, m, probe, rng, rtol, atol, block_size, method="xtrace"):
+    """XTrace with ``m // 2`` test vectors, or adaptive blocks with a tolerance."""
+    xp = op.xp
+    start = counter(op)
+    improved = probe == "sphere"
+    k_cap = m // 2
+    sketch = XTraceSketch(op)
+    adaptive = rtol is not None or atol is not None
+    tol_abs, tol_rel = atol or 0.0, rtol or 0.0
+    while sketch.num_vectors < k_cap:
+        k = sketch.num_vectors
+        b = k_cap if not adaptive else min(block_size if k else max(2, block_size), k_cap - k)
+        Omega = draw(op, probe, b, rng)
+        sketch.add(Omega, apply(op, Omega))
+        mean, se = mean_and_std_error(xp, sketch.estimates(improved))
+        if adaptive and se <= max(tol_abs, tol_rel * abs(float(mean))):
+            break
+    return result(op, start, method, mean, se)
+
+
+def xnystrace_body(op, m, probe, rng):
+    """XNysTrace with ``m`` test vectors (PSD ``A``; a negative form is refused)."""
+    xp = op.xp
+    start = counter(op)
+    Omega = draw(op, probe, m, rng)
+    Y = apply(op, Omega)
+    # a PSD matrix has omega^T A omega >= 0; allow rounding-size violations
+    quad = xp.sum(Omega * Y, axis=0)
+    scale = xp.linalg.vector_norm(Omega, axis=0) * xp.linalg.vector_norm(Y, axis=0)
+    tol = 100.0 * m * float(xp.finfo(Y.dtype).eps)
+    if bool(xp.any(quad < -tol * scale)):
+        raise ValueError(
+            "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
+            "(use xtrace for indefinite or nonsymmetric matrices)"
+        )
+    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
+    mean, se = mean_and_std_error(xp, estimates)
+    return result(op, start, "xnystrace", mean, se)
+
+
+#: below this budget "auto" is plain Hutchinson (no room for a pilot block)
+_AUTO_MIN_MATVECS = 12
+#: choose XTrace when it is predicted to capture more than this energy fraction
+_AUTO_CAPTURE = 0.5
+
+
+def auto_body(op, n, m, probe, rng):
+    """``method="auto"``: pilot block, captured energy, then XTrace or Hutchinson.
+
+    The rule and its rationale are documented in :func:`randla.trace` (Notes).
+    """
+    xp = op.xp
+    start = counter(op)
+    k_final = min(m // 2, n)
+    pilot = min(max(3, m // 4), k_final)
+    if m < _AUTO_MIN_MATVECS or pilot < 3:
+        return hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
+    Omega = draw(op, probe, pilot, rng)
+    Y = apply(op, Omega)
+    energy = float(xp.sum(Y * Y))
+    captured = 0.0
+    if energy > 0:
+        _, R = xp.linalg.qr(Y)
+        left = loo_residual_norms(xp, R)
+        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
+    predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
+    if predicted > _AUTO_CAPTURE:
+        sketch = XTraceSketch(op)
+        sketch.add(Omega, Y)
+        if k_final > pilot:
+            Omega2 = draw(op, probe, k_final - pilot, rng)
+            sketch.add(Omega2, apply(op, Omega2))
+        mean, se = mean_and_std_error(xp, sketch.estimates(probe == "sphere"))
+        return result(op, start, "auto:xtrace", mean, se)
+    samples = xp.sum(Omega * Y, axis=0)
+    if m > pilot:
+        samples = xp.concat([samples, hutchinson_samples(op, probe, m - pilot, rng)])
+    mean, se = mean_and_std_error(xp, samples)
+    return result(op, start, "auto:hutchinson", mean, se)

@@ -22,24 +22,24 @@ Which one to use (``m`` = ``num_matvecs``):
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
 from ._trace_common import (
+    TraceEstimate,
     apply,
     check_block_size,
     check_budget,
     check_probe,
     check_tolerances,
+    counter,
     draw,
-    loo_residual_norms,
+    hutchinson_body,
     mean_and_std_error,
     prepare,
+    result,
     transpose_apply,
 )
-from ._trace_exchangeable import XTraceSketch, xnystrace_estimates
-from .operators import LinearOperator
+from ._trace_exchangeable import auto_body, xnystrace_body, xtrace_body
 from .random import as_generator
 
 __all__ = [
@@ -64,92 +64,6 @@ _DEFAULT_PROBE = {
     "xnystrace": "sphere",
     "xtrace": "sphere",
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class TraceEstimate:
-    """Result of a trace estimator.
-
-    Attributes
-    ----------
-    estimate : float
-        The trace estimate (``float(result)`` returns it).
-    std_error : float
-        Estimated standard deviation of ``estimate``; ``nan`` when fewer than
-        two independent samples exist. Per method:
-
-        * ``hutchinson``: sample standard deviation of the ``m`` quadratic forms
-          ``z_j^T A z_j`` over ``sqrt(m)`` (for orthonormal or SRFT probes,
-          whose columns are not independent, this overstates the error);
-        * ``hutchpp``, ``na_hutchpp``: the same for the Hutchinson part on the
-          residual; given the sketch the estimator is unbiased, so this
-          conditional error is the whole error (``E[std_error^2] = Var``);
-        * ``xtrace``, ``xnystrace``: the exchangeable error estimate
-          ``std(t_1..t_k) / sqrt(k)`` of the ``k`` leave-one-out estimates
-          (Epperly, Tropp, Webber 2024, Section 2.3). It is a heuristic, not a
-          proven bound, and tends to be optimistic: on the XTrace test suite
-          its RMS is 0.7-1.0 times the true RMS error for XTrace and 0.3-0.9
-          times for XNysTrace (the low end on fast-decaying spectra, where
-          the error itself is tiny);
-        * ``auto``: that of the branch it took.
-    num_matvecs : int
-        Matrix-vector products actually used (products with ``A^T`` included).
-    method : str
-        The estimator; ``"auto:hutchinson"`` or ``"auto:xtrace"`` for
-        ``method="auto"``.
-    value : array
-        The estimate as a 0-d array of ``A``'s namespace and device.
-    """
-
-    estimate: float
-    std_error: float
-    num_matvecs: int
-    method: str
-    value: Any = dataclasses.field(repr=False, compare=False)
-
-    def __float__(self) -> float:
-        return self.estimate
-
-
-def _result(op: LinearOperator, start: int, method: str, value: Any,
-            std_error: float) -> TraceEstimate:
-    used = op.num_matvecs + op.num_rmatvecs - start
-    estimate = float(value)
-    if not math.isfinite(estimate):
-        raise ValueError(f"{method}: the estimate is not finite; check A")
-    return TraceEstimate(estimate, float(std_error), int(used), method, value)
-
-
-def _counter(op: LinearOperator) -> int:
-    return op.num_matvecs + op.num_rmatvecs
-
-
-# -- Hutchinson --------------------------------------------------------------
-
-
-def _hutchinson_samples(op: LinearOperator, probe: str, num: int, rng: Any) -> Any:
-    Z = draw(op, probe, num, rng)
-    return op.xp.sum(Z * apply(op, Z), axis=0)
-
-
-def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, method="hutchinson"):
-    xp = op.xp
-    start = _counter(op)
-    adaptive = rtol is not None or atol is not None
-    if not adaptive:
-        samples = _hutchinson_samples(op, probe, m, rng)
-        mean, se = mean_and_std_error(xp, samples)
-        return _result(op, start, method, mean, se)
-    tol_abs, tol_rel = atol or 0.0, rtol or 0.0
-    parts, used = [], 0
-    while used < m:
-        b = min(block_size if used else max(2, block_size), m - used)
-        parts.append(_hutchinson_samples(op, probe, b, rng))
-        used += b
-        mean, se = mean_and_std_error(xp, xp.concat(parts))
-        if se <= max(tol_abs, tol_rel * abs(float(mean))):
-            break
-    return _result(op, start, method, mean, se)
 
 
 def hutchinson(
@@ -222,7 +136,7 @@ def hutchinson(
     probe = check_probe(probe)
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 10)
-    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    return hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
 
 
 # -- Hutch++ and NA-Hutch++ ----------------------------------------------------
@@ -230,7 +144,7 @@ def hutchinson(
 
 def _hutchpp_body(op, m, probe, rng):
     xp = op.xp
-    start = _counter(op)
+    start = counter(op)
     k = m // 3
     S = draw(op, probe, k, rng)
     Q, _ = xp.linalg.qr(apply(op, S))
@@ -240,7 +154,7 @@ def _hutchpp_body(op, m, probe, rng):
     low_rank = xp.sum(Q * AV[:, :k])
     samples = xp.sum(G * AV[:, k:], axis=0)
     mean, se = mean_and_std_error(xp, samples)
-    return _result(op, start, "hutchpp", low_rank + mean, se)
+    return result(op, start, "hutchpp", low_rank + mean, se)
 
 
 def hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -304,7 +218,7 @@ def hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
 
 def _na_hutchpp_body(op, m, probe, rng):
     xp = op.xp
-    start = _counter(op)
+    start = counter(op)
     k_range = max(1, m // 6)
     k_corange = max(1, m // 3)
     g = m - k_range - k_corange
@@ -320,7 +234,7 @@ def _na_hutchpp_body(op, m, probe, rng):
     correction = xp.sum(((G.T @ Z) @ core_pinv) * (G.T @ W), axis=1)
     samples = xp.sum(G * AG, axis=0) - correction
     mean, se = mean_and_std_error(xp, samples)
-    return _result(op, start, "na_hutchpp", low_rank + mean, se)
+    return result(op, start, "na_hutchpp", low_rank + mean, se)
 
 
 def na_hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -385,25 +299,6 @@ def na_hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
 
 
 # -- XTrace and XNysTrace ------------------------------------------------------
-
-
-def _xtrace_body(op, m, probe, rng, rtol, atol, block_size, method="xtrace"):
-    xp = op.xp
-    start = _counter(op)
-    improved = probe == "sphere"
-    k_cap = m // 2
-    sketch = XTraceSketch(op)
-    adaptive = rtol is not None or atol is not None
-    tol_abs, tol_rel = atol or 0.0, rtol or 0.0
-    while sketch.num_vectors < k_cap:
-        k = sketch.num_vectors
-        b = k_cap if not adaptive else min(block_size if k else max(2, block_size), k_cap - k)
-        Omega = draw(op, probe, b, rng)
-        sketch.add(Omega, apply(op, Omega))
-        mean, se = mean_and_std_error(xp, sketch.estimates(improved))
-        if adaptive and se <= max(tol_abs, tol_rel * abs(float(mean))):
-            break
-    return _result(op, start, method, mean, se)
 
 
 def xtrace(
@@ -489,26 +384,7 @@ def xtrace(
     probe = check_probe(probe)
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 8)
-    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
-
-
-def _xnystrace_body(op, m, probe, rng):
-    xp = op.xp
-    start = _counter(op)
-    Omega = draw(op, probe, m, rng)
-    Y = apply(op, Omega)
-    # a PSD matrix has omega^T A omega >= 0; allow rounding-size violations
-    quad = xp.sum(Omega * Y, axis=0)
-    scale = xp.linalg.vector_norm(Omega, axis=0) * xp.linalg.vector_norm(Y, axis=0)
-    tol = 100.0 * m * float(xp.finfo(Y.dtype).eps)
-    if bool(xp.any(quad < -tol * scale)):
-        raise ValueError(
-            "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
-            "(use xtrace for indefinite or nonsymmetric matrices)"
-        )
-    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
-    mean, se = mean_and_std_error(xp, estimates)
-    return _result(op, start, "xnystrace", mean, se)
+    return xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
 
 
 def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
@@ -573,47 +449,10 @@ def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
     if m > n:
         raise ValueError(f"num_matvecs must be <= n = {n} for xnystrace, got {m}")
     probe = check_probe(probe)
-    return _xnystrace_body(op, m, probe, as_generator(rng))
+    return xnystrace_body(op, m, probe, as_generator(rng))
 
 
-# -- method="auto" ---------------------------------------------------------------
-
-#: below this budget "auto" is plain Hutchinson (no room for a pilot block)
-_AUTO_MIN_MATVECS = 12
-#: choose XTrace when it is predicted to capture more than this energy fraction
-_AUTO_CAPTURE = 0.5
-
-
-def _auto_body(op, n, m, probe, rng):
-    xp = op.xp
-    start = _counter(op)
-    k_final = min(m // 2, n)
-    pilot = min(max(3, m // 4), k_final)
-    if m < _AUTO_MIN_MATVECS or pilot < 3:
-        res = _hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
-        return res
-    Omega = draw(op, probe, pilot, rng)
-    Y = apply(op, Omega)
-    energy = float(xp.sum(Y * Y))
-    captured = 0.0
-    if energy > 0:
-        _, R = xp.linalg.qr(Y)
-        left = loo_residual_norms(xp, R)
-        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
-    predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
-    if predicted > _AUTO_CAPTURE:
-        sketch = XTraceSketch(op)
-        sketch.add(Omega, Y)
-        if k_final > pilot:
-            Omega2 = draw(op, probe, k_final - pilot, rng)
-            sketch.add(Omega2, apply(op, Omega2))
-        mean, se = mean_and_std_error(xp, sketch.estimates(probe == "sphere"))
-        return _result(op, start, "auto:xtrace", mean, se)
-    samples = xp.sum(Omega * Y, axis=0)
-    if m > pilot:
-        samples = xp.concat([samples, _hutchinson_samples(op, probe, m - pilot, rng)])
-    mean, se = mean_and_std_error(xp, samples)
-    return _result(op, start, "auto:hutchinson", mean, se)
+# -- trace(): dispatch by name, and method="auto" ----------------------------------
 
 
 def trace(
@@ -718,6 +557,6 @@ def trace(
         op, n = prepare(A)
         m = check_budget(num_matvecs, 1, "auto", "one probe")
         probe = check_probe(probe)
-        return _auto_body(op, n, m, probe, as_generator(rng))
+        return auto_body(op, n, m, probe, as_generator(rng))
     funcs = {"hutchpp": hutchpp, "na_hutchpp": na_hutchpp, "xnystrace": xnystrace}
     return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng)
