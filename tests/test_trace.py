@@ -310,6 +310,18 @@ def test_errors_shape_dtype_finite(xp, to_xp):
             hutchpp(xp.asarray(np.eye(3, dtype=np.complex128)), num_matvecs=3)
 
 
+@pytest.mark.parametrize("probe", ["rademacher", "sparse_sign", "srft", "orthonormal"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_entry_detected(bad, probe):
+    # a dense A is not pre-scanned: one bad entry must still surface through the
+    # first product, also for probes with exact zeros (sparse sign, SRFT)
+    A = np.eye(16)
+    A[5, 11] = bad
+    for method in randla.TRACE_METHODS:
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            trace(A, 8, method=method, probe=probe, rng=0)
+
+
 @pytest.mark.parametrize("method,too_small", [
     ("hutchinson", 0), ("hutchpp", 2), ("na_hutchpp", 2), ("xtrace", 3), ("xnystrace", 1),
     ("auto", 0),
@@ -381,7 +393,7 @@ def test_callable_mixing_backends_or_devices():
     with pytest.raises(TypeError, match="dtype"):
         hutchinson(bad_dtype, num_matvecs=2, rng=0)
     nan = as_operator(lambda X: X * np.nan, shape=(8, 8))
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="NaN or infinite"):
         hutchinson(nan, num_matvecs=2, rng=0)
 
 
