@@ -519,8 +519,10 @@ def trace(
        probes (``m`` products in total).
 
     Nothing is wasted on either branch, so "auto" matches Hutchinson on flat
-    spectra and XTrace on decaying ones (mean errors within a few percent on
-    the XTrace test suite, ``benchmarks/trace_suite.py``); a wrong choice
+    spectra and XTrace on decaying ones. On the XTrace test suite (n = 1000,
+    m = 100, 500 seeds, ``benchmarks/trace_suite.py``) its mean error is
+    1.03 +- 0.05 times Hutchinson's on the flat spectrum and 0.97-1.03 times
+    XTrace's on the poly, slowexp, fastexp and step spectra. A wrong choice
     near the threshold costs at most the gap between the two methods there,
     which is small by construction. Budgets below 12 use Hutchinson.
 
