@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib as _importlib
 
 from . import random
+from .diagonal import DiagonalEstimate, diagonal_hutchinson, xdiag
 from .operators import LinearOperator, as_operator, dot_test
 from .shift import (
     kernel_offsets,
@@ -22,20 +23,41 @@ from .shift import (
     sketch_grid,
 )
 from .sketching import sketch
+from .trace import (
+    TRACE_METHODS,
+    TraceEstimate,
+    hutchinson,
+    hutchpp,
+    na_hutchpp,
+    trace,
+    xnystrace,
+    xtrace,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DiagonalEstimate",
     "LinearOperator",
+    "TRACE_METHODS",
+    "TraceEstimate",
     "as_operator",
+    "diagonal_hutchinson",
     "dot_test",
+    "hutchinson",
+    "hutchpp",
     "kernel_offsets",
+    "na_hutchpp",
     "shift_correlate",
     "shift_trace",
     "shift_trace_exact",
     "shift_trace_from_sketch",
     "sketch",
     "sketch_grid",
+    "trace",
+    "xdiag",
+    "xnystrace",
+    "xtrace",
 ]
 
 

@@ -1,0 +1,302 @@
+"""Exchangeable trace estimators: the bodies of XTrace, XNysTrace and "auto".
+
+Both estimators average ``k`` leave-one-out estimates, one per test vector
+``omega_i``: a low-rank approximation built from the *other* ``k - 1`` test
+vectors, whose trace is exact, plus a one-vector Hutchinson estimate of the
+residual with ``omega_i`` (independent of that approximation, so the estimate
+is unbiased). The spread of the ``k`` estimates gives the error estimate
+``std(estimates) / sqrt(k)``. The efficient forms below never form the ``k``
+approximations: they downdate one QR factorisation (XTrace) or one Nyström
+approximation (XNysTrace) with ``O(n k^2)`` extra work in total.
+
+Reference: E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most
+of every sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
+(2024), Sections 2-3 and the implementation notes of their Section 5. The
+formulas are derived again in the comments below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._compat import device_of
+from ._trace_common import (
+    apply,
+    counter,
+    draw,
+    eps,
+    hutchinson_body,
+    hutchinson_samples,
+    loo_directions,
+    loo_residual_norms,
+    mean_and_std_error,
+    result,
+)
+from .operators import LinearOperator
+
+__all__ = [
+    "XTraceSketch",
+    "auto_body",
+    "improved_scale",
+    "xnystrace_body",
+    "xnystrace_estimates",
+    "xtrace_body",
+]
+
+
+def _diag_prod(xp: Any, X: Any, Y: Any) -> Any:
+    """``diag(X^T Y)`` without forming the product."""
+    return xp.sum(X * Y, axis=0)
+
+
+def improved_scale(xp: Any, Omega: Any, W: Any, S: Any) -> Any:
+    """Rescaling of the residual term for sphere test vectors ("XTrace improved").
+
+    ``P_i`` is the orthogonal projector onto the span left after removing
+    direction ``Q s_i`` from ``range(Q)``; ``W = Q^T Omega``. Given the other
+    test vectors, ``(I - P_i) omega_i`` of a sphere vector points uniformly in
+    the ``n - k + 1`` dimensional complement, so normalising its squared length
+    to ``n - k + 1`` keeps the residual estimate unbiased and removes the
+    length fluctuation (Epperly, Tropp, Webber 2024, Section 2.2). Returns the
+    factor ``(n - k + 1) / ||(I - P_i) omega_i||^2`` per test vector, using
+    ``||(I - P_i) w||^2 = ||w||^2 - ||Q^T w||^2 + (s_i^T Q^T w)^2``.
+    """
+    n, k = int(Omega.shape[0]), int(Omega.shape[1])
+    c = _diag_prod(xp, S, W)
+    left = _diag_prod(xp, Omega, Omega) - _diag_prod(xp, W, W) + c * c
+    tiny = eps(xp, Omega.dtype) * float(n)
+    left = xp.where(left > tiny, left, xp.full_like(left, tiny))
+    return (n - k + 1) / left
+
+
+class XTraceSketch:
+    """Growing XTrace sketch of an operator.
+
+    Holds test vectors ``Omega`` (``n x k``), ``Y = A Omega``, an orthonormal
+    basis ``Q`` of ``range(Y)`` with ``R = Q^T Y`` upper triangular, and
+    ``Z = A Q``. :meth:`add` appends a block: ``Y_b`` is orthogonalised
+    against ``Q`` (block Gram-Schmidt, twice) and QR-factorised, so the
+    earlier columns of ``Q`` and ``Z`` stay valid and only ``A Q_b`` is new.
+    Each block costs ``2 b`` products with ``A``.
+    """
+
+    def __init__(self, op: LinearOperator) -> None:
+        self.op = op
+        self.xp = op.xp
+        self.Omega = self.Y = self.Q = self.Z = self.R = None
+
+    @property
+    def num_vectors(self) -> int:
+        return 0 if self.Omega is None else int(self.Omega.shape[1])
+
+    def add(self, Omega_b: Any, Y_b: Any) -> None:
+        """Append test vectors ``Omega_b`` with ``Y_b = A Omega_b`` (already applied)."""
+        xp = self.xp
+        if self.Q is None:
+            Q_b, R = xp.linalg.qr(Y_b)
+            self.Omega, self.Y, self.Q, self.R = Omega_b, Y_b, Q_b, R
+        else:
+            Q = self.Q
+            C = Q.T @ Y_b
+            V = Y_b - Q @ C
+            C2 = Q.T @ V  # second pass ("twice is enough" for the residual)
+            V = V - Q @ C2
+            Q_b, R_b = xp.linalg.qr(V)
+            # When Y_b is numerically inside range(Q) (fast decay), V is
+            # rounding noise and its normalised QR factor loses orthogonality
+            # to Q; one pass on the unit-norm Q_b restores it, and the removed
+            # part is booked in the coupling block so that Y = Q R still holds:
+            # Q_b = Q X + Q_b' R'  =>  Y_b = Q (C + X R_b) + Q_b' (R' R_b).
+            X = Q.T @ Q_b
+            Q_b, R_fix = xp.linalg.qr(Q_b - Q @ X)
+            C = C + C2 + X @ R_b
+            R_b = R_fix @ R_b
+            k, b = self.num_vectors, int(Y_b.shape[1])
+            zeros = xp.zeros((b, k), dtype=R_b.dtype, device=device_of(R_b))
+            top = xp.concat([self.R, C], axis=1)
+            self.R = xp.concat([top, xp.concat([zeros, R_b], axis=1)], axis=0)
+            self.Omega = xp.concat([self.Omega, Omega_b], axis=1)
+            self.Y = xp.concat([self.Y, Y_b], axis=1)
+            self.Q = xp.concat([Q, Q_b], axis=1)
+        Z_b = apply(self.op, Q_b)
+        self.Z = Z_b if self.Z is None else xp.concat([self.Z, Z_b], axis=1)
+
+    def estimates(self, improved: bool) -> Any:
+        """The ``k`` leave-one-out estimates (their mean is the XTrace estimate).
+
+        With ``P_i = Q Q^T - Q s_i s_i^T Q^T`` (the projector onto the range of
+        ``Y`` without column ``i``), estimate ``i`` is
+
+            tr(P_i A P_i) + r_i^T A r_i,   r_i = (I - P_i) omega_i.
+
+        Writing ``w = Q^T omega_i``, ``c = s_i^T w``, ``t = Z^T omega_i``,
+        ``H = Q^T A Q`` and using ``(I - Q Q^T) y_i = 0``:
+
+            tr(P_i A P_i) = tr(H) - s^T H s
+            r^T A r = -t^T w + w^T H w + c s^T (r_i - H w)
+                      + c (t - H^T w)^T s + c^2 s^T H s
+
+        (``r_i`` the i-th column of ``R``). No symmetry of ``A`` is assumed.
+        """
+        xp = self.xp
+        Q, Z, R, Omega = self.Q, self.Z, self.R, self.Omega
+        H = Q.T @ Z
+        W = Q.T @ Omega
+        T = Z.T @ Omega
+        S = loo_directions(xp, R)
+        HS = H @ S
+        HW = H @ W
+        c = _diag_prod(xp, S, W)
+        dSHS = _diag_prod(xp, S, HS)
+        residual = (
+            -_diag_prod(xp, T, W)
+            + _diag_prod(xp, W, HW)
+            + c * _diag_prod(xp, S, R - HW)
+            + c * _diag_prod(xp, T - H.T @ W, S)
+            + c * c * dSHS
+        )
+        if improved:
+            residual = residual * improved_scale(xp, Omega, W, S)
+        return xp.sum(xp.linalg.diagonal(H)) - dSHS + residual
+
+
+def xnystrace_estimates(xp: Any, Omega: Any, Y: Any, improved: bool) -> Any:
+    """The ``k`` leave-one-out XNysTrace estimates from ``Y = A Omega`` (A PSD).
+
+    Robust eigh-based form. Shift ``A_nu = A + nu I`` with ``nu = eps
+    ||Y||_F / sqrt(n)`` (``Y_nu = Y + nu Omega``) and factor the core
+    ``H = Omega^T Y_nu = V diag(lam) V^T`` with :func:`eigh` instead of a
+    Cholesky factorisation, which fails when rounding leaves ``H`` numerically
+    indefinite: eigenvalues below ``eps max(lam)`` are lifted to that floor
+    (``lam~``), so the core ``H~ = V diag(lam~) V^T`` is always positive
+    definite. With ``Y_nu = Q R`` the Nyström approximation
+    ``A_hat = Y_nu H~^{-1} Y_nu^T = Q B B^T Q^T``, ``B = R V lam~^{-1/2}``, has
+    trace ``||B||_F^2``.
+
+    Leave-one-out: by the Schur complement of ``H~``, removing test vector
+    ``i`` subtracts ``u_i u_i^T`` from ``A_hat``, with ``u_i = Y_nu H~^{-1}
+    e_i / sqrt((H~^{-1})_ii) = Q s_i``. The held-out residual is
+    ``omega_i^T (A_nu - A_hat + u_i u_i^T) omega_i = (H - H H~^{-1} H)_ii +
+    (w_i^T s_i)^2`` with ``w_i = Q^T omega_i``; the first term, ``sum_j
+    V_ij^2 lam_j (1 - lam_j / lam~_j)``, vanishes unless eigenvalues were
+    lifted (Nyström interpolates the test vectors). Hence
+
+        estimate_i = ||B||_F^2 - ||s_i||^2 + (H - H H~^{-1} H)_ii
+                     + (w_i^T s_i)^2 - nu n
+
+    (Epperly, Tropp, Webber 2024, Section 3, for the unlifted form).
+    """
+    n, k = int(Omega.shape[0]), int(Omega.shape[1])
+    e = eps(xp, Y.dtype)
+    nu = e * float(xp.linalg.vector_norm(Y)) / n**0.5
+    Y_nu = Y + nu * Omega
+    Q, R = xp.linalg.qr(Y_nu)
+    H = Omega.T @ Y_nu
+    H = 0.5 * (H + H.T)
+    lam, V = xp.linalg.eigh(H)
+    floor = e * max(float(xp.max(lam)), 0.0)
+    if floor == 0.0:  # A Omega = 0: the zero matrix (on the sketch)
+        floor = 1.0
+    lifted = xp.where(lam > floor, lam, xp.full_like(lam, floor))
+    inv_lam = 1.0 / lifted
+    V2 = V * V
+    not_interpolated = xp.sum(V2 * (lam * (1.0 - lam * inv_lam))[None, :], axis=1)
+    B = R @ (V * xp.sqrt(inv_lam)[None, :])
+    trace_nys = xp.sum(B * B)
+    G = (B * xp.sqrt(inv_lam)[None, :]) @ V.T  # R H~^{-1}: Y_nu H~^{-1} in Q
+    d = xp.sum(V2 * inv_lam[None, :], axis=1)  # diag(H~^{-1}) > 0
+    S = G / xp.sqrt(d)[None, :]
+    W = Q.T @ Omega
+    c = _diag_prod(xp, S, W)
+    residual = c * c
+    if improved:
+        # the residual form vanishes on range(Omega without column i): the
+        # projector of the rescaling is the one of Omega's own QR
+        Q_om, R_om = xp.linalg.qr(Omega)
+        residual = residual * improved_scale(xp, Omega, Q_om.T @ Omega,
+                                             loo_directions(xp, R_om))
+    return trace_nys - _diag_prod(xp, S, S) + not_interpolated + residual - nu * n
+
+
+# -- estimator bodies (validated input) ---------------------------------------
+
+
+def xtrace_body(op, m, probe, rng, rtol, atol, block_size, method="xtrace"):
+    """XTrace with ``m // 2`` test vectors, or adaptive blocks with a tolerance."""
+    xp = op.xp
+    start = counter(op)
+    improved = probe == "sphere"
+    k_cap = m // 2
+    sketch = XTraceSketch(op)
+    adaptive = rtol is not None or atol is not None
+    tol_abs, tol_rel = atol or 0.0, rtol or 0.0
+    while sketch.num_vectors < k_cap:
+        k = sketch.num_vectors
+        b = k_cap if not adaptive else min(block_size if k else max(2, block_size), k_cap - k)
+        Omega = draw(op, probe, b, rng)
+        sketch.add(Omega, apply(op, Omega))
+        mean, se = mean_and_std_error(xp, sketch.estimates(improved))
+        if adaptive and se <= max(tol_abs, tol_rel * abs(float(mean))):
+            break
+    return result(op, start, method, mean, se)
+
+
+def xnystrace_body(op, m, probe, rng):
+    """XNysTrace with ``m`` test vectors (PSD ``A``; a negative form is refused)."""
+    xp = op.xp
+    start = counter(op)
+    Omega = draw(op, probe, m, rng)
+    Y = apply(op, Omega)
+    # a PSD matrix has omega^T A omega >= 0; allow rounding-size violations
+    quad = xp.sum(Omega * Y, axis=0)
+    scale = xp.linalg.vector_norm(Omega, axis=0) * xp.linalg.vector_norm(Y, axis=0)
+    tol = 100.0 * m * float(xp.finfo(Y.dtype).eps)
+    if bool(xp.any(quad < -tol * scale)):
+        raise ValueError(
+            "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
+            "(use xtrace for indefinite or nonsymmetric matrices)"
+        )
+    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
+    mean, se = mean_and_std_error(xp, estimates)
+    return result(op, start, "xnystrace", mean, se)
+
+
+#: below this budget "auto" is plain Hutchinson (no room for a pilot block)
+_AUTO_MIN_MATVECS = 12
+#: choose XTrace when it is predicted to capture more than this energy fraction
+_AUTO_CAPTURE = 0.5
+
+
+def auto_body(op, n, m, probe, rng):
+    """``method="auto"``: pilot block, captured energy, then XTrace or Hutchinson.
+
+    The rule and its rationale are documented in :func:`randla.trace` (Notes).
+    """
+    xp = op.xp
+    start = counter(op)
+    k_final = min(m // 2, n)
+    pilot = min(max(3, m // 4), k_final)
+    if m < _AUTO_MIN_MATVECS or pilot < 3:
+        return hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
+    Omega = draw(op, probe, pilot, rng)
+    Y = apply(op, Omega)
+    energy = float(xp.sum(Y * Y))
+    captured = 0.0
+    if energy > 0:
+        _, R = xp.linalg.qr(Y)
+        left = loo_residual_norms(xp, R)
+        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
+    predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
+    if predicted > _AUTO_CAPTURE:
+        sketch = XTraceSketch(op)
+        sketch.add(Omega, Y)
+        if k_final > pilot:
+            Omega2 = draw(op, probe, k_final - pilot, rng)
+            sketch.add(Omega2, apply(op, Omega2))
+        mean, se = mean_and_std_error(xp, sketch.estimates(probe == "sphere"))
+        return result(op, start, "auto:xtrace", mean, se)
+    samples = xp.sum(Omega * Y, axis=0)
+    if m > pilot:
+        samples = xp.concat([samples, hutchinson_samples(op, probe, m - pilot, rng)])
+    mean, se = mean_and_std_error(xp, samples)
+    return result(op, start, "auto:hutchinson", mean, se)

@@ -1,0 +1,215 @@
+"""Stochastic diagonal estimators: Bekas-Kokiopoulou-Saad and XDiag.
+
+Both work matrix-free through :func:`randla.as_operator` and return a
+:class:`DiagonalEstimate` with the estimated diagonal (an array of ``A``'s
+namespace and device), an entrywise error estimate and the number of
+matrix-vector products used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ._trace_common import (
+    apply,
+    check_budget,
+    check_probe,
+    draw,
+    loo_directions,
+    prepare,
+    transpose_apply,
+)
+from .operators import LinearOperator
+from .random import as_generator
+
+__all__ = ["DiagonalEstimate", "diagonal_hutchinson", "xdiag"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DiagonalEstimate:
+    """Result of a diagonal estimator.
+
+    Attributes
+    ----------
+    estimate : array of shape (n,)
+        Estimated ``diag(A)``, in ``A``'s namespace and on its device.
+    std_error : array of shape (n,) or None
+        Entrywise error estimate, ``None`` when fewer than two samples exist.
+        ``diagonal_hutchinson``: the delta-method standard error of the ratio
+        estimator (the sample standard deviation of ``z_j * (A z_j)`` over
+        ``sqrt(m)`` for Rademacher probes). ``xdiag``: the spread of the ``k``
+        leave-one-out estimates over ``sqrt(k)``, the analogue of XTrace's
+        exchangeable error estimate (a heuristic: no guarantee is proven).
+    num_matvecs : int
+        Products with ``A`` and ``A^T`` used.
+    method : str
+        ``"diagonal_hutchinson"`` or ``"xdiag"``.
+    """
+
+    estimate: Any
+    std_error: Any
+    num_matvecs: int
+    method: str
+
+
+def _count(op: LinearOperator) -> int:
+    return op.num_matvecs + op.num_rmatvecs
+
+
+def _diagonal_hutchinson_body(op, m, probe, rng):
+    xp = op.xp
+    start = _count(op)
+    Z = draw(op, probe, m, rng)
+    X = Z * apply(op, Z)  # column j: z_j * (A z_j), E = diag(A) for isotropic z_j
+    V = Z * Z
+    denom = xp.sum(V, axis=1)
+    estimate = xp.sum(X, axis=1) / denom
+    std_error = None
+    if m >= 2:
+        # ratio estimator sum(x) / sum(v): Var ~ Var(x - r v) / (m mean(v)^2)
+        dev = X - estimate[:, None] * V
+        dev = dev - xp.mean(dev, axis=1, keepdims=True)
+        var = xp.sum(dev * dev, axis=1) / (m - 1)
+        std_error = xp.sqrt(var * m) / denom
+    return DiagonalEstimate(estimate, std_error, _count(op) - start, "diagonal_hutchinson")
+
+
+def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+                        rng: Any = None) -> DiagonalEstimate:
+    """Diagonal estimator of Bekas, Kokiopoulou and Saad.
+
+    ``diag(A) ~ (sum_j z_j * (A z_j)) / (sum_j z_j * z_j)`` (entrywise
+    products and division) with ``m`` probes ``z_j``. For Rademacher probes
+    the denominator is ``m`` and entry ``i`` has variance
+    ``sum_{l != i} A_il^2 / m``; with orthonormal (or SRFT) probes and
+    ``m = n`` the estimate is exact.
+
+    Parameters
+    ----------
+    A : operator-like
+        Square matrix or anything :func:`randla.as_operator` accepts.
+    num_matvecs : int
+        Number of probes ``m >= 1``.
+    probe : str
+        Any of :data:`randla.random.PROBE_KINDS` (default Rademacher).
+    rng : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    DiagonalEstimate
+
+    Raises
+    ------
+    ValueError
+        Non-square or non-finite ``A``; ``num_matvecs < 1``; unknown probe.
+    TypeError
+        Integer, half-precision or complex ``A``; mixed backends.
+
+    References
+    ----------
+    C. Bekas, E. Kokiopoulou, Y. Saad, "An estimator for the diagonal of a
+    matrix", Appl. Numer. Math. 57 (2007).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> A = np.random.default_rng(0).standard_normal((50, 50))
+    >>> est = randla.diagonal_hutchinson(A, num_matvecs=50, probe="orthonormal", rng=0)
+    >>> bool(np.allclose(est.estimate, np.diag(A)))
+    True
+    >>> est = randla.diagonal_hutchinson(A, num_matvecs=400, rng=0)
+    >>> bool(np.all(np.abs(est.estimate - np.diag(A)) < 5 * est.std_error))
+    True
+    """
+    op, _ = prepare(A)
+    m = check_budget(num_matvecs, 1, "diagonal_hutchinson", "one probe")
+    probe = check_probe(probe)
+    return _diagonal_hutchinson_body(op, m, probe, as_generator(rng))
+
+
+def _xdiag_body(op, m, probe, rng):
+    xp = op.xp
+    start = _count(op)
+    k = m // 2
+    Omega = draw(op, probe, k, rng)
+    Y = apply(op, Omega)
+    Q, R = xp.linalg.qr(Y)
+    Z = transpose_apply(op, Q, "xdiag")  # A^T Q
+    S = loo_directions(xp, R)
+    QS, ZS = Q @ S, Z @ S
+    # estimate i: diag(P_i A) + omega_i * ((I - P_i) A omega_i), with
+    # P_i = Q Q^T - Q s_i s_i^T Q^T; diag(Q Q^T A) = rowsum(Q * Z) and,
+    # since (I - Q Q^T) y_i = 0, (I - P_i) y_i = Q s_i (s_i^T r_i).
+    low_rank = xp.sum(Q * Z, axis=1)
+    per_vector = (low_rank[:, None] - QS * ZS
+                  + Omega * QS * xp.sum(S * R, axis=0)[None, :])
+    estimate = xp.mean(per_vector, axis=1)
+    dev = per_vector - estimate[:, None]
+    std_error = xp.sqrt(xp.sum(dev * dev, axis=1) / ((k - 1) * k))
+    return DiagonalEstimate(estimate, std_error, _count(op) - start, "xdiag")
+
+
+def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+          rng: Any = None) -> DiagonalEstimate:
+    """XDiag: exchangeable low-rank + residual diagonal estimator.
+
+    With ``k = num_matvecs // 2`` test vectors and ``Y = A Omega = Q R``, XDiag
+    averages over ``i`` the estimates ``diag(P_i A) + omega_i * ((I - P_i) A
+    omega_i)``, ``P_i`` the projector onto the range of ``Y`` without column
+    ``i`` (the diagonal analogue of XTrace). Needs ``k`` products with ``A``
+    and ``k`` with ``A^T``. Exact when ``rank(A) < k``.
+
+    Parameters
+    ----------
+    A : operator-like
+        Square matrix or operator; products with ``A^T`` are needed (arrays
+        provide them; for callables pass ``rmatmat=`` or ``symmetric=True`` to
+        :func:`randla.as_operator`).
+    num_matvecs : int
+        Budget ``m >= 4`` (two test vectors, to leave one out), products with
+        ``A^T`` included; an odd budget leaves one product unused;
+        ``m // 2 <= n``.
+    probe : str
+        Test-vector kind (default Rademacher, as in the paper).
+    rng : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    DiagonalEstimate
+        ``std_error`` is the spread of the ``k`` leave-one-out estimates over
+        ``sqrt(k)`` (a heuristic error indicator).
+
+    Raises
+    ------
+    ValueError
+        ``num_matvecs < 4`` or ``num_matvecs // 2 > n``; non-square or
+        non-finite ``A``; unknown probe.
+    TypeError
+        An operator without adjoint that is not declared symmetric; integer,
+        half-precision or complex ``A``; mixed backends.
+
+    References
+    ----------
+    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
+    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
+    (2024), Section 4 (XDiag).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> U = rng.standard_normal((200, 10))
+    >>> A = U @ U.T                                   # rank 10
+    >>> est = randla.xdiag(A, num_matvecs=30, rng=1)
+    >>> bool(np.allclose(est.estimate, np.diag(A))), est.num_matvecs
+    (True, 30)
+    """
+    op, n = prepare(A)
+    m = check_budget(num_matvecs, 4, "xdiag", "two test vectors and two adjoint products")
+    if m // 2 > n:
+        raise ValueError(f"num_matvecs must be <= 2n = {2 * n} for xdiag, got {m}")
+    probe = check_probe(probe)
+    return _xdiag_body(op, m, probe, as_generator(rng))
