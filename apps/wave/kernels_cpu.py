@@ -2,8 +2,7 @@
 
 One time step updates the field in place::
 
-    up <- a * lap(u) + b * (u - up) + up          (damped points)
-    up <- a * lap(u) + 2 u - up                    (undamped: b == 2 exactly)
+    up <- a * lap(u) + b * (u - up) + up           (b == 2 where damp == 0)
 
 with ``a = dt^2 / (m + damp dt / 2)`` and ``b = 2 m / (m + damp dt / 2)``
 precomputed (this is ``m u_tt - lap u + damp u_t = 0`` with centred
@@ -14,10 +13,10 @@ plus a zero halo of ``radius`` points that is never written.
 
 Performance notes: indices are unsigned 64-bit so Numba emits no negative-index
 wrap-around code and LLVM vectorises the contiguous inner loop (AVX-512 here);
-the stencil radius and weights are compile-time constants / SSA values (a
-closure constant and a tuple), the undamped interior reads a single
-coefficient stream (``a``), and every kernel is compiled once per
-(ndim, radius, parallel, dtype) and cached on disk. ``parallel=True`` builds a
+the stencil radius is the length of the weight tuples (a compile-time
+constant), the Laplacian is generated fully unrolled for that length (an
+``overload`` producing one expression), and all kernels are module-level functions
+compiled once per (ndim, radius, dtype) and cached on disk. ``parallel=True`` builds a
 ``prange`` variant over the outermost axis (opt-in; threads from
 ``numba.set_num_threads``).
 """
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 __all__ = [
     "accumulate_imaging",
@@ -38,114 +38,103 @@ __all__ = [
 
 _U = np.uint64
 _OPTS = dict(fastmath=True, boundscheck=False, error_model="numpy", nogil=True, cache=True)
-_STEPS: dict = {}
-_SWEEPS: dict = {}
 
 
-def _make_rows(radius: int):
-    R = radius
-
-    @njit(**_OPTS)
-    def row_free2(u, up, a, w0, w1, c0, s, p0, count):
-        for jj in range(count):
-            p = p0 + _U(jj)
-            lap = c0 * u[p]
-            for k in range(1, R + 1):
-                kk = _U(k)
-                lap += w1[k] * (u[p - kk] + u[p + kk]) + w0[k] * (u[p - kk * s] + u[p + kk * s])
-            up[p] = a[p] * lap + 2 * u[p] - up[p]
-
-    @njit(**_OPTS)
-    def row_damp2(u, up, a, b, w0, w1, c0, s, p0, count):
-        for jj in range(count):
-            p = p0 + _U(jj)
-            lap = c0 * u[p]
-            for k in range(1, R + 1):
-                kk = _U(k)
-                lap += w1[k] * (u[p - kk] + u[p + kk]) + w0[k] * (u[p - kk * s] + u[p + kk * s])
-            up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
-
-    @njit(**_OPTS)
-    def row_free3(u, up, a, w0, w1, w2, c0, s0, s1, p0, count):
-        for jj in range(count):
-            p = p0 + _U(jj)
-            lap = c0 * u[p]
-            for k in range(1, R + 1):
-                kk = _U(k)
-                lap += (w2[k] * (u[p - kk] + u[p + kk]) + w1[k] * (u[p - kk * s1] + u[p + kk * s1])
-                        + w0[k] * (u[p - kk * s0] + u[p + kk * s0]))
-            up[p] = a[p] * lap + 2 * u[p] - up[p]
-
-    @njit(**_OPTS)
-    def row_damp3(u, up, a, b, w0, w1, w2, c0, s0, s1, p0, count):
-        for jj in range(count):
-            p = p0 + _U(jj)
-            lap = c0 * u[p]
-            for k in range(1, R + 1):
-                kk = _U(k)
-                lap += (w2[k] * (u[p - kk] + u[p + kk]) + w1[k] * (u[p - kk * s1] + u[p + kk * s1])
-                        + w0[k] * (u[p - kk * s0] + u[p + kk * s0]))
-            up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
-
-    return row_free2, row_damp2, row_free3, row_damp3
+# -- the unrolled Laplacian, generated per stencil radius ---------------------------
 
 
-def _make_step(ndim: int, radius: int, parallel: bool):
-    R = radius
-    row_free2, row_damp2, row_free3, row_damp3 = _make_rows(radius)
-    loop = prange if parallel else range
-    opts = dict(_OPTS, parallel=parallel)
-
-    if ndim == 2:
-        @njit(**opts)
-        def step(u, up, a, b, w, c0, shape, box):
-            w0, w1 = w
-            n0, n1 = shape
-            lo0, hi0, lo1, hi1 = box
-            s = _U(n1)
-            for i in loop(R, n0 - R):
-                base = _U(i) * s
-                if lo0 <= i < hi0:
-                    row_damp2(u, up, a, b, w0, w1, c0, s, base + _U(R), lo1 - R)
-                    row_free2(u, up, a, w0, w1, c0, s, base + _U(lo1), hi1 - lo1)
-                    row_damp2(u, up, a, b, w0, w1, c0, s, base + _U(hi1), n1 - R - hi1)
-                else:
-                    row_damp2(u, up, a, b, w0, w1, c0, s, base + _U(R), n1 - 2 * R)
-        return step
-
-    @njit(**opts)
-    def step3(u, up, a, b, w, c0, shape, box):
-        w0, w1, w2 = w
-        n0, n1, n2 = shape
-        lo0, hi0, lo1, hi1, lo2, hi2 = box
-        s1 = _U(n2)
-        s0 = _U(n1) * s1
-        for i in loop(R, n0 - R):
-            inside_i = lo0 <= i < hi0
-            for j in range(R, n1 - R):
-                base = _U(i) * s0 + _U(j) * s1
-                if inside_i and lo1 <= j < hi1:
-                    row_damp3(u, up, a, b, w0, w1, w2, c0, s0, s1, base + _U(R), lo2 - R)
-                    row_free3(u, up, a, w0, w1, w2, c0, s0, s1, base + _U(lo2), hi2 - lo2)
-                    row_damp3(u, up, a, b, w0, w1, w2, c0, s0, s1, base + _U(hi2), n2 - R - hi2)
-                else:
-                    row_damp3(u, up, a, b, w0, w1, w2, c0, s0, s1, base + _U(R), n2 - 2 * R)
-    return step3
+def _lap2(u, p, s, w0, w1, c0):  # pragma: no cover - replaced by the overload in jitted code
+    raise NotImplementedError
 
 
-def get_step(ndim: int, radius: int, parallel: bool = False):
-    """Compiled in-place step ``step(u, up, a, b, w, c0, shape, box)``.
+def _lap3(u, p, s0, s1, w0, w1, w2, c0):  # pragma: no cover
+    raise NotImplementedError
+
+
+_GENERATED: dict = {}
+
+
+def _generate(ndim: int, radius: int):
+    key = (ndim, radius)
+    if key not in _GENERATED:
+        terms = ["c0 * u[p]"]
+        if ndim == 2:
+            args = "u, p, s, w0, w1, c0"
+            for k in range(1, radius + 1):
+                terms.append(f"w1[{k}] * (u[p - U({k})] + u[p + U({k})])")
+                terms.append(f"w0[{k}] * (u[p - U({k}) * s] + u[p + U({k}) * s])")
+        else:
+            args = "u, p, s0, s1, w0, w1, w2, c0"
+            for k in range(1, radius + 1):
+                terms.append(f"w2[{k}] * (u[p - U({k})] + u[p + U({k})])")
+                terms.append(f"w1[{k}] * (u[p - U({k}) * s1] + u[p + U({k}) * s1])")
+                terms.append(f"w0[{k}] * (u[p - U({k}) * s0] + u[p + U({k}) * s0])")
+        src = f"def lap({args}):\n    return " + " + ".join(terms) + "\n"
+        namespace = {"U": _U}
+        exec(src, namespace)  # noqa: S102 - generated from integers only
+        _GENERATED[key] = namespace["lap"]
+    return _GENERATED[key]
+
+
+@overload(_lap2, inline="always")
+def _ov_lap2(u, p, s, w0, w1, c0):
+    return _generate(2, w0.count - 1)
+
+
+@overload(_lap3, inline="always")
+def _ov_lap3(u, p, s0, s1, w0, w1, w2, c0):
+    return _generate(3, w0.count - 1)
+
+
+# -- one time step -------------------------------------------------------------------
+
+
+def _step2_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+    w0, w1 = w
+    R = len(w0) - 1
+    n0, n1 = shape
+    s = _U(n1)
+    for i in prange(R, n0 - R):
+        base = _U(i) * s
+        for j in range(R, n1 - R):
+            p = base + _U(j)
+            up[p] = a[p] * _lap2(u, p, s, w0, w1, c0) + b[p] * (u[p] - up[p]) + up[p]
+
+
+def _step3_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+    w0, w1, w2 = w
+    R = len(w0) - 1
+    n0, n1, n2 = shape
+    s1 = _U(n2)
+    s0 = _U(n1) * s1
+    for i in prange(R, n0 - R):
+        for j in range(R, n1 - R):
+            base = _U(i) * s0 + _U(j) * s1
+            for k in range(R, n2 - R):
+                p = base + _U(k)
+                up[p] = a[p] * _lap3(u, p, s0, s1, w0, w1, w2, c0) + b[p] * (u[p] - up[p]) + up[p]
+
+
+_step2 = njit(**_OPTS)(_step2_body)
+_step3 = njit(**_OPTS)(_step3_body)
+_step2_par = njit(parallel=True, **_OPTS)(_step2_body)
+_step3_par = njit(parallel=True, **_OPTS)(_step3_body)
+
+
+def get_step(ndim: int, parallel: bool = False):
+    """Compiled in-place step ``step(u, up, a, b, w, c0, shape)``.
 
     ``u, up, a, b`` are flat storage arrays, ``w`` a tuple of ``ndim`` tuples
     of ``radius + 1`` weights (``w[axis][k] = w_k / h_axis^2``; entry 0
-    unused), ``c0`` the centre weight, ``shape`` the storage shape and
-    ``box = (lo0, hi0, lo1, hi1[, lo2, hi2])`` the undamped region (storage
-    indices, half open).
+    unused; the radius is their length), ``c0`` the centre weight and
+    ``shape`` the storage shape.
     """
-    key = (ndim, radius, bool(parallel))
-    if key not in _STEPS:
-        _STEPS[key] = _make_step(ndim, radius, bool(parallel))
-    return _STEPS[key]
+    if ndim == 2:
+        return _step2_par if parallel else _step2
+    return _step3_par if parallel else _step3
+
+
+# -- points, Born source, imaging -------------------------------------------------------
 
 
 @njit(**_OPTS)
@@ -175,37 +164,64 @@ def interpolate(u, idx, wts, out):
 def born_source(du, u_next, u_cur, u_prev, scaled_dm):
     """``du -= scaled_dm * (u_next - 2 u_cur + u_prev)`` (flat arrays)."""
     for p in range(du.shape[0]):
-        du[p] -= scaled_dm[p] * (u_next[p] - 2 * u_cur[p] + u_prev[p])
+        du[p] -= scaled_dm[p] * (u_next[p] - (u_cur[p] + u_cur[p]) + u_prev[p])
 
 
 @njit(**_OPTS)
 def accumulate_imaging(g, v, u0, u1, u2):
     """``g += v * (u0 - 2 u1 + u2)`` on flat contiguous arrays."""
     for p in range(g.shape[0]):
-        g[p] += v[p] * (u0[p] - 2 * u1[p] + u2[p])
+        g[p] += v[p] * (u0[p] - (u1[p] + u1[p]) + u2[p])
 
 
-def _make_sweep(ndim: int, radius: int, parallel: bool):
-    step = get_step(ndim, radius, parallel)
-
-    @njit(**_OPTS)
-    def sweep(u, up, a, b, w, c0, shape, box, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
-        """``len(out)`` steps; step s injects ``inj_vals[s]`` and records
-        ``out[s]`` from the new field. Returns (current, previous)."""
-        for s in range(out.shape[0]):
-            step(u, up, a, b, w, c0, shape, box)
-            inject(up, a, inj_idx, inj_w, inj_vals[s])
-            u, up = up, u
-            interpolate(u, rec_idx, rec_w, out[s])
-        return u, up
-
-    return sweep
+# -- whole sweeps (no Python in the time loop) ---------------------------------------------
 
 
-def get_sweep(ndim: int, radius: int, parallel: bool = False):
-    """Compiled multi-step sweep (no Python in the time loop), used by the
-    propagator when no wavefield history is attached."""
-    key = (ndim, radius, bool(parallel))
-    if key not in _SWEEPS:
-        _SWEEPS[key] = _make_sweep(ndim, radius, bool(parallel))
-    return _SWEEPS[key]
+@njit(**_OPTS)
+def _sweep2(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
+    for s in range(out.shape[0]):
+        _step2(u, up, a, b, w, c0, shape)
+        inject(up, a, inj_idx, inj_w, inj_vals[s])
+        u, up = up, u
+        interpolate(u, rec_idx, rec_w, out[s])
+    return u, up
+
+
+@njit(**_OPTS)
+def _sweep3(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
+    for s in range(out.shape[0]):
+        _step3(u, up, a, b, w, c0, shape)
+        inject(up, a, inj_idx, inj_w, inj_vals[s])
+        u, up = up, u
+        interpolate(u, rec_idx, rec_w, out[s])
+    return u, up
+
+
+@njit(**_OPTS)
+def _sweep2_par(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
+    for s in range(out.shape[0]):
+        _step2_par(u, up, a, b, w, c0, shape)
+        inject(up, a, inj_idx, inj_w, inj_vals[s])
+        u, up = up, u
+        interpolate(u, rec_idx, rec_w, out[s])
+    return u, up
+
+
+@njit(**_OPTS)
+def _sweep3_par(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
+    for s in range(out.shape[0]):
+        _step3_par(u, up, a, b, w, c0, shape)
+        inject(up, a, inj_idx, inj_w, inj_vals[s])
+        u, up = up, u
+        interpolate(u, rec_idx, rec_w, out[s])
+    return u, up
+
+
+def get_sweep(ndim: int, parallel: bool = False):
+    """Compiled multi-step sweep ``sweep(u, up, a, b, w, c0, shape,
+    inj_idx, inj_w, inj_vals, rec_idx, rec_w, out)``: ``len(out)`` steps, step
+    ``s`` injects ``inj_vals[s]`` and records ``out[s]`` from the new field;
+    returns ``(current, previous)``. Used when no wavefield history is attached."""
+    if ndim == 2:
+        return _sweep2_par if parallel else _sweep2
+    return _sweep3_par if parallel else _sweep3

@@ -28,7 +28,7 @@ def _make_kernels(ndim: int, radius: int) -> dict:
     R = radius
 
     @cuda.jit
-    def step2(u, up, a, b, w0, w1, c0, n0, n1, lo0, hi0, lo1, hi1):
+    def step2(u, up, a, b, w0, w1, c0, n0, n1):
         j, i = cuda.grid(2)
         i += R
         j += R
@@ -37,13 +37,10 @@ def _make_kernels(ndim: int, radius: int) -> dict:
             lap = c0 * u[p]
             for k in range(1, R + 1):
                 lap += w1[k] * (u[p - k] + u[p + k]) + w0[k] * (u[p - k * n1] + u[p + k * n1])
-            if lo0 <= i and i < hi0 and lo1 <= j and j < hi1:
-                up[p] = a[p] * lap + 2 * u[p] - up[p]
-            else:
-                up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
+            up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
 
     @cuda.jit
-    def step3(u, up, a, b, w0, w1, w2, c0, n0, n1, n2, lo0, hi0, lo1, hi1, lo2, hi2):
+    def step3(u, up, a, b, w0, w1, w2, c0, n0, n1, n2):
         k2, j, i = cuda.grid(3)
         i += R
         j += R
@@ -55,10 +52,7 @@ def _make_kernels(ndim: int, radius: int) -> dict:
             for k in range(1, R + 1):
                 lap += (w2[k] * (u[p - k] + u[p + k]) + w1[k] * (u[p - k * n2] + u[p + k * n2])
                         + w0[k] * (u[p - k * s0] + u[p + k * s0]))
-            if lo0 <= i and i < hi0 and lo1 <= j and j < hi1 and lo2 <= k2 and k2 < hi2:
-                up[p] = a[p] * lap + 2 * u[p] - up[p]
-            else:
-                up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
+            up[p] = a[p] * lap + b[p] * (u[p] - up[p]) + up[p]
 
     return {"step": step2 if ndim == 2 else step3}
 
@@ -147,7 +141,7 @@ class CudaBackend:
         return dst
 
     def step(self, u: Any, up: Any) -> Any:
-        args = (u, up, self.a, self.b, *self.w, self.c0, *self.storage_shape, *self.prop.box)
+        args = (u, up, self.a, self.b, *self.w, self.c0, *self.storage_shape)
         self.kernels["step"][self.grid, self.block](*args)
         return up
 

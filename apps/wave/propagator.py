@@ -220,8 +220,8 @@ class _NumbaBackend:
         self.b = np.ascontiguousarray(prop.b_storage).reshape(-1)
         w = tuple(tuple(dtype.type(x) for x in row) for row in prop.weights)
         self.args = (self.a, self.b, w, dtype.type(prop.center),
-                     tuple(int(n) for n in prop.storage_shape), tuple(int(x) for x in prop.box))
-        self.step_fn = kernels_cpu.get_step(prop.ndim, prop.radius, parallel)
+                     tuple(int(n) for n in prop.storage_shape))
+        self.step_fn = kernels_cpu.get_step(prop.ndim, parallel)
         self.parallel = parallel
         self.size = int(np.prod(prop.storage_shape))
 
@@ -418,13 +418,9 @@ class Propagator:
         self.device = model.device
         self.ndim = model.ndim
         self.radius = model.space_order // 2
-        R, nbl = self.radius, model.nbl
+        R = self.radius
         self.storage_shape = tuple(n + 2 * R for n in model.padded_shape)
         self.inner = tuple(slice(R, R + n) for n in model.padded_shape)
-        box = []
-        for n in model.shape:
-            box += [R + nbl, R + nbl + n] if nbl > 0 else [R, R + n]
-        self.box = tuple(box)
         w, c0 = _axis_weights(model.space_order, model.spacing)
         self.weights = w
         self.center = c0
@@ -545,7 +541,7 @@ class Propagator:
 
     def _fast_sweep(self, inj: tuple, inj_vals: Any, rec: tuple, nt: int, *, reverse: bool) -> np.ndarray:
         be = self.backend
-        sweep = kernels_cpu.get_sweep(self.ndim, self.radius, be.parallel)
+        sweep = kernels_cpu.get_sweep(self.ndim, be.parallel)
         u, up = be.zeros(), be.zeros()
         vals = np.ascontiguousarray(inj_vals, dtype=be.dtype)
         rows = np.zeros((nt - 1, rec[0].shape[0]), dtype=be.dtype)
