@@ -64,6 +64,7 @@ from randla._compat import (
     check_float,
     device_of,
     from_host,
+    is_numpy,
     namespace,
     numpy_dtype,
 )
@@ -407,6 +408,8 @@ class Model:
 def _edge_pad(x: Any, nbl: int, ndim: int, xp: Any) -> Any:
     if nbl == 0:
         return x
+    if is_numpy(xp):  # native fast path: one allocation
+        return np.pad(np.asarray(x), [(0, 0)] * (x.ndim - ndim) + [(nbl, nbl)] * ndim, mode="edge")
     out = x
     for k in range(ndim):
         axis = out.ndim - ndim + k

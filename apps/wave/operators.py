@@ -30,6 +30,7 @@ Development 12, 1165-1187, 2019.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
 from randla._compat import check_finite, check_float, namespace
@@ -99,8 +100,23 @@ def _history(history: Any) -> WavefieldHistory:
     return history
 
 
+_CACHE: list = []  # [(weakref to model, dt, kernel, num_threads, propagator)], most recent first
+_CACHE_SIZE = 2
+
+
 def _propagator(model: Model, geometry: Geometry, kernel: str, num_threads: int | None) -> Propagator:
-    return Propagator(model, geometry.dt, kernel=kernel, num_threads=num_threads)
+    """The propagator of (model, dt, kernel, threads), reused across calls on the
+    same model object (its coefficient arrays cost a few passes over the grid);
+    the two most recent ones are kept."""
+    dt = geometry.dt
+    for k, (ref, dt_k, kernel_k, threads_k, prop) in enumerate(_CACHE):
+        if ref() is model and dt_k == dt and kernel_k == kernel and threads_k == num_threads:
+            _CACHE.insert(0, _CACHE.pop(k))
+            return prop
+    prop = Propagator(model, dt, kernel=kernel, num_threads=num_threads)
+    _CACHE.insert(0, (weakref.ref(model), dt, kernel, num_threads, prop))
+    del _CACHE[_CACHE_SIZE:]
+    return prop
 
 
 def _check_shots(geometries: Any) -> list[Geometry]:

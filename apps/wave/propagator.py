@@ -425,13 +425,23 @@ class Propagator:
         self.weights = w
         self.center = c0
         m_pad = model.pad(model.m)
+        self._m_padded = m_pad
         half = model.damp * (dt / 2.0)
-        denom = m_pad + half
-        self._a_padded = (dt * dt) / denom
-        self._b_padded = (2.0 * m_pad) / denom
-        self._inv_denom = 1.0 / denom
-        self.a_storage = self._embed(self._a_padded)
-        self.b_storage = self._embed(self._b_padded)
+        if is_numpy(xp):
+            # in place, into the storage arrays: no full-size temporaries
+            self.a_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            self.b_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            a_in, b_in = self.a_storage[self.inner], self.b_storage[self.inner]
+            np.add(m_pad, half, out=a_in)
+            np.divide(dt * dt, a_in, out=a_in)                   # a = dt^2 / (m + damp dt/2)
+            np.multiply(m_pad, a_in, out=b_in)
+            b_in *= 2.0 / (dt * dt)                              # b = 2 m / (m + damp dt/2)
+            self._a_padded = a_in
+        else:
+            denom = m_pad + half
+            self._a_padded = (dt * dt) / denom
+            self.a_storage = self._embed(self._a_padded)
+            self.b_storage = self._embed((2.0 * m_pad) / denom)
         self.np_dtype = np.float32 if self.dtype == xp.float32 else np.float64
         self.backend = self._make_backend(kernel)
         self._point_cache: dict = {}
@@ -562,7 +572,7 @@ class Propagator:
         wavelet = geometry.wavelet
         src = self._points(geometry.src)
         rec = self._points(geometry.rec)
-        sdm = be.from_padded(dm_padded * self._inv_denom)
+        sdm = be.from_padded(dm_padded * (self._a_padded * (1.0 / (self.dt * self.dt))))
         ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
         if history is not None:
             history.setup(ctx)
