@@ -81,7 +81,7 @@ import numpy as np
 
 from randla._compat import is_numpy, nbytes
 
-from .kernels_cpu import accumulate_imaging
+from .kernels_cpu import accumulate_checkpoint, accumulate_imaging
 
 __all__ = [
     "Checkpointing",
@@ -175,7 +175,6 @@ class FullStorage(WavefieldHistory):
         self._fields = _zeros(context, (nt,) + shape)
         self._image = _zeros(context, shape)
         self._numpy = is_numpy(context.xp)
-        self._scratch = np.empty(shape, dtype=self._fields.dtype) if self._numpy else None
         self._zero = _zeros(context, shape)
 
     def observe(self, t: int, u: Any, /) -> None:
@@ -191,9 +190,7 @@ class FullStorage(WavefieldHistory):
         u1 = self._fields[t - 1] if t >= 1 else self._zero
         u2 = self._fields[t - 2] if t >= 2 else self._zero
         if self._numpy:
-            np.copyto(self._scratch, v)
-            accumulate_imaging(self._image.reshape(-1), self._scratch.reshape(-1),
-                               u0.reshape(-1), u1.reshape(-1), u2.reshape(-1))
+            accumulate_imaging(self._image, v, u0, u1, u2)
         else:
             self._image = self._image + v * (u0 - 2 * u1 + u2)
 
@@ -205,10 +202,7 @@ class FullStorage(WavefieldHistory):
     def nbytes(self) -> int:
         if self.context is None:
             return 0
-        total = nbytes(self._fields) + nbytes(self._image) + nbytes(self._zero)
-        if self._scratch is not None:
-            total += int(self._scratch.nbytes)
-        return total
+        return nbytes(self._fields) + nbytes(self._image) + nbytes(self._zero)
 
 
 # -- optimal (binomial) checkpointing --------------------------------------------
@@ -444,7 +438,7 @@ class Checkpointing(WavefieldHistory):
         # g += v^t (u^t - 2 u^{t-1}) + v^{t+1} u^{t-1}  (the u^{t-2} term, shifted)
         u_t, u_tm1 = state.field, state.previous
         if self._numpy:
-            _ckpt_accumulate(self._image, v, u_t, u_tm1, self._v_next)
+            accumulate_checkpoint(self._image, v, u_t, u_tm1, self._v_next)
         else:
             self._image = self._image + v * (u_t - 2 * u_tm1) + self._v_next * u_tm1
             self._store_v(v)
@@ -470,12 +464,4 @@ class Checkpointing(WavefieldHistory):
         total = nbytes(self._image) + nbytes(self._v_next)
         total += sum(state.nbytes for state in self._states.values())
         return total
-
-
-def _ckpt_accumulate(image: np.ndarray, v: np.ndarray, u_t: np.ndarray, u_tm1: np.ndarray,
-                     v_next: np.ndarray) -> None:
-    """NumPy path: image += v (u_t - 2 u_tm1) + v_next u_tm1; v_next <- v."""
-    image += v * (u_t - 2 * u_tm1)
-    image += v_next * u_tm1
-    np.copyto(v_next, v)
 

@@ -28,6 +28,7 @@ from numba import njit, prange
 from numba.extending import overload
 
 __all__ = [
+    "accumulate_checkpoint",
     "accumulate_imaging",
     "born_source",
     "get_step",
@@ -177,10 +178,51 @@ def born_source(du, u_next, u_cur, u_prev, scaled_dm):
 
 
 @njit(**_OPTS)
+def _imaging2(g, v, u0, u1, u2):
+    for i in range(g.shape[0]):
+        gi, vi, a, b, c = g[i], v[i], u0[i], u1[i], u2[i]
+        for j in range(gi.shape[0]):
+            gi[j] += vi[j] * (a[j] - (b[j] + b[j]) + c[j])
+
+
+@njit(**_OPTS)
+def _imaging3(g, v, u0, u1, u2):
+    for i in range(g.shape[0]):
+        for k in range(g.shape[1]):
+            gi, vi, a, b, c = g[i, k], v[i, k], u0[i, k], u1[i, k], u2[i, k]
+            for j in range(gi.shape[0]):
+                gi[j] += vi[j] * (a[j] - (b[j] + b[j]) + c[j])
+
+
 def accumulate_imaging(g, v, u0, u1, u2):
-    """``g += v * (u0 - 2 u1 + u2)`` on flat contiguous arrays."""
-    for p in range(g.shape[0]):
-        g[p] += v[p] * (u0[p] - (u1[p] + u1[p]) + u2[p])
+    """``g += v * (u0 - 2 u1 + u2)`` on 2-D or 3-D arrays (views allowed)."""
+    (_imaging2 if g.ndim == 2 else _imaging3)(g, v, u0, u1, u2)
+
+
+@njit(**_OPTS)
+def _checkpoint2(g, v, u_t, u_tm1, v_next):
+    for i in range(g.shape[0]):
+        gi, vi, a, b, c = g[i], v[i], u_t[i], u_tm1[i], v_next[i]
+        for j in range(gi.shape[0]):
+            x = vi[j]
+            gi[j] += x * (a[j] - (b[j] + b[j])) + c[j] * b[j]
+            c[j] = x
+
+
+@njit(**_OPTS)
+def _checkpoint3(g, v, u_t, u_tm1, v_next):
+    for i in range(g.shape[0]):
+        for k in range(g.shape[1]):
+            gi, vi, a, b, c = g[i, k], v[i, k], u_t[i, k], u_tm1[i, k], v_next[i, k]
+            for j in range(gi.shape[0]):
+                x = vi[j]
+                gi[j] += x * (a[j] - (b[j] + b[j])) + c[j] * b[j]
+                c[j] = x
+
+
+def accumulate_checkpoint(g, v, u_t, u_tm1, v_next):
+    """``g += v (u_t - 2 u_tm1) + v_next u_tm1``, then ``v_next <- v`` (2-D/3-D, views allowed)."""
+    (_checkpoint2 if g.ndim == 2 else _checkpoint3)(g, v, u_t, u_tm1, v_next)
 
 
 # -- whole sweeps (no Python in the time loop) ---------------------------------------------
