@@ -58,7 +58,17 @@ For one shot the propagator calls, in this order::
   ``advance`` are counted in ``context.num_advanced_steps``.
 * **Reuse.** A strategy object may be reused for another shot; ``setup``
   must reset it. ``exact`` (class attribute) says whether ``gradient()`` is
-  exact (True here; randomized strategies set False).
+  exact (True here; randomized strategies set False). The context holds the
+  engine's buffers: drop it (or call ``setup`` again) before pickling a
+  strategy to another process.
+* **Sweeps.** :func:`~randla.apps.wave.gradient` and
+  :func:`~randla.apps.wave.jacobian_adjoint` drive ``observe`` with the
+  forward sweep, :func:`~randla.apps.wave.gauss_newton` with the background
+  field of its Born sweep; the adjoint sweep is driven by the residual
+  (respectively by the data-space vector).
+* **Backends.** ``u`` and ``v`` live on the model's backend (NumPy, CuPy, a
+  torch tensor...): a strategy works on them with ``context.xp`` only, so it
+  runs wherever the engine runs.
 
 Writing a new strategy (e.g. a probed one) needs only this module; see
 :class:`FullStorage` for the simplest complete example.
@@ -103,6 +113,44 @@ class WavefieldHistory:
         Whether :meth:`gradient` is exact (class attribute).
     context : HistoryContext or None
         Set by :meth:`setup`.
+
+    References
+    ----------
+    M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
+    randomized trace estimation", 2021 (probed strategies built on this seam).
+
+    Examples
+    --------
+    A complete strategy in a few lines: keep every field (copies!) and apply
+    the imaging condition in its summation-by-parts form.
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import (FullStorage, Geometry, WavefieldHistory,
+    ...                               gradient, layered_model)
+    >>> class KeepAll(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.u, self.v = {}, {}
+    ...     def observe(self, t, u):
+    ...         self.u[t] = np.array(u, copy=True)
+    ...     def correlate(self, t, v):
+    ...         self.v[t] = np.array(v, copy=True)
+    ...     def gradient(self):
+    ...         ctx, zero = self.context, 0.0
+    ...         v = lambda t: self.v.get(t, zero)
+    ...         image = sum(self.u[t] * (v(t) - 2 * v(t + 1) + v(t + 2)) for t in range(ctx.nt))
+    ...         return ctx.imaging_scale * image
+    ...     @property
+    ...     def nbytes(self):
+    ...         return sum(x.nbytes for x in (*self.u.values(), *self.v.values()))
+    >>> model = layered_model((30, 24), spacing=10.0, nbl=5, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[150.0, 20.0]],
+    ...                 rec_positions=[[x, 20.0] for x in range(0, 300, 30)], tn=0.1)
+    >>> d_obs = np.zeros((geom.nt, geom.nrec))
+    >>> _, g1 = gradient(model, geom, d_obs, history=KeepAll())
+    >>> _, g2 = gradient(model, geom, d_obs, history=FullStorage())
+    >>> bool(np.allclose(g1, g2, rtol=1e-10, atol=0))
+    True
     """
 
     exact: ClassVar[bool] = True
