@@ -43,7 +43,7 @@ true = overthrust_model((241, 81), spacing=20.0, nbl=30)
 start = true.with_vp(smooth(true.vp, sigma=6.0))
 extent = (0.0, true.domain_size[0] / 1e3, true.domain_size[1] / 1e3, 0.0)
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
 for ax, model, title in ((axes[0], true, "true velocity"), (axes[1], start, "smoothed start")):
     im = ax.imshow(np.asarray(model.vp).T, extent=extent, cmap="viridis", aspect="auto")
     ax.set_title(title)
@@ -63,7 +63,7 @@ geom = shots[1]
 print(f"nt = {geom.nt}, dt = {geom.dt * 1e3:.3f} ms, padded grid {true.padded_shape}")
 
 records = [forward(true, shot) for shot in shots]
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.5), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.5), sharey=True, layout="constrained")
 for ax, d, shot in zip(axes, records, shots):
     clip = np.percentile(np.abs(d), 98)
     ax.imshow(d, aspect="auto", cmap="gray", vmin=-clip, vmax=clip,
@@ -78,7 +78,7 @@ axes[0].set_ylabel("time (s)")
 # ``save=True`` also returns the wavefield on the padded grid (the absorbing
 # layer included); ``model.crop`` keeps the physical part.
 d, u = forward(true, geom, save=True)
-fig, axes = plt.subplots(1, 3, figsize=(10, 2.8), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(10, 2.8), sharey=True, layout="constrained")
 for ax, t in zip(axes, (0.4, 0.8, 1.2)):
     snap = np.asarray(true.crop(u[int(round(t / geom.dt))]))
     clip = np.abs(snap).max() / 4
@@ -129,7 +129,7 @@ for name in ("checkpointing, 5", "checkpointing, 20"):
     err = np.abs(images[name] - full).max() / np.abs(full).max()
     print(f"max |g_ckpt - g_full| / max |g_full| ({name}): {err:.1e}")
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
 clip = np.percentile(np.abs(full), 99)
 for ax, name in zip(axes, ("full storage", "checkpointing, 5")):
     ax.imshow(images[name].T, extent=extent, cmap="seismic", vmin=-clip, vmax=clip, aspect="auto")

@@ -158,7 +158,7 @@ def forward(model: Model, geometry: Geometry, /, *, save: bool = False, kernel: 
     -------
     d : array, shape (nt, nrec)
         ``d[t] = P u^t`` (``d[0] = 0``).
-    u : array, shape (nt, *model.padded_shape)
+    u : array, shape ``(nt, *model.padded_shape)``
         Only with ``save=True``.
 
     Raises
@@ -199,7 +199,7 @@ def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = Fals
     data : array, shape (nt, nrec)
         Receiver data, same backend and dtype as the model.
     save : bool, default False
-        Also return the adjoint wavefield ``v`` (nt, *padded_shape).
+        Also return the adjoint wavefield ``v``, shape ``(nt, *padded_shape)``.
     Other parameters
         As :func:`forward`.
 

@@ -482,7 +482,7 @@ class Propagator:
     def forward(self, geometry: Geometry, *, wavelet: Any = None, history: Any = None,
                 save: bool = False) -> tuple[Any, Any]:
         """Forward sweep: returns ``(d, U)``, ``d`` of shape (nt, nrec) and
-        ``U`` (nt, *padded_shape) if ``save`` else ``None``."""
+        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``."""
         be = self.backend
         nt = geometry.nt
         wavelet = geometry.wavelet if wavelet is None else wavelet
@@ -525,7 +525,7 @@ class Propagator:
                 save: bool = False) -> tuple[Any, Any]:
         """Adjoint sweep driven by receiver data (nt, nrec): returns
         ``(q, V)``, ``q[n] = S^T v^{n+1}`` (nt, nsrc; ``q[nt-1] = 0``) and the
-        adjoint fields ``V`` (nt, *padded_shape) if ``save``."""
+        adjoint fields ``V`` of shape ``(nt, *padded_shape)`` if ``save``."""
         be = self.backend
         nt = geometry.nt
         src = self._points(geometry.src)
