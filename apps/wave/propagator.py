@@ -382,6 +382,13 @@ class Propagator:
         ``None`` or 1: single-threaded Numba kernels (default). ``> 1``: the
         ``prange`` kernels with that many threads.
 
+    Notes
+    -----
+    The reference backend injects and interpolates with dense
+    ``(num_points, N)`` matrices and allocates a new field per step: it is
+    meant for small grids (tests, torch/array_api_strict checks), not for
+    production runs.
+
     Raises
     ------
     ValueError
