@@ -234,9 +234,9 @@ class FullStorage(WavefieldHistory):
 
     def correlate(self, t: int, v: Any, /) -> None:
         self._require_context()
-        u0 = self._fields[t]
-        u1 = self._fields[t - 1] if t >= 1 else self._zero
-        u2 = self._fields[t - 2] if t >= 2 else self._zero
+        u0 = self._fields[t, ...]
+        u1 = self._fields[t - 1, ...] if t >= 1 else self._zero
+        u2 = self._fields[t - 2, ...] if t >= 2 else self._zero
         if self._numpy:
             accumulate_imaging(self._image, v, u0, u1, u2)
         else:
