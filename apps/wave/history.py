@@ -40,12 +40,26 @@ For one shot the propagator calls, in this order::
   with ``u^{-1} = u^{-2} = 0``. By summation by parts this equals
   ``-(1/dt^2) sum_t u^t * (v^t - 2 v^{t+1} + v^{t+2})`` (``v^{nt} = v^{nt+1} =
   0``), so a strategy may accumulate ``u`` instead of ``u_tt``. In matrix
-  form, with ``U`` and ``V`` the ``(nt, N)`` histories and ``D2`` the lower
-  bidiagonal-plus-one second-difference matrix (1 on the diagonal, -2 on the
-  first and 1 on the second subdiagonal): ``g = -(1/dt^2) diag(V^T D2 U)``;
+  form, with ``U`` and ``V`` the ``(nt, N)`` histories and ``D2`` the
+  lower-triangular Toeplitz second-difference matrix (1 on the diagonal, -2
+  on the first and 1 on the second subdiagonal): ``g = -(1/dt^2) diag(V^T D2 U)``;
   ``context.imaging_scale`` is ``-1/dt^2``. The result is exact for this
   discretisation: it is the adjoint of the Born operator to rounding. The
   engine then maps ``g`` to the physical grid with ``model.pad_adjoint``.
+* **What v is.** With ``a = dt^2 / (m + damp dt/2)`` and
+  ``b = 2 m / (m + damp dt/2)`` (padded grid), the engine computes
+  ``v^k = a lap(v^{k+1}) + b (v^{k+1} - v^{k+2}) + v^{k+2} + a P^T r^k`` for
+  ``k = nt-1 .. 0`` (``r`` the residual or data-space vector); ``v`` is ``a``
+  times the Lagrange multiplier of the discrete forward recursion, which is
+  why the imaging condition above carries ``1/dt^2`` and no ``m``.
+* **Context.** :class:`~randla.apps.wave.HistoryContext` gives ``nt``,
+  ``dt``, ``shape``, ``ndim``, ``spacing``, ``dtype``, ``xp``, ``device``,
+  ``model``, ``geometry`` (read only), ``imaging_scale`` and
+  ``num_advanced_steps``, and the methods ``initial_state()``,
+  ``new_state()``, ``capture(out=None)`` and
+  ``advance(state, t, out=None, observe=None)``
+  (states are :class:`~randla.apps.wave.ForwardState`: ``t``, ``field``,
+  ``previous``, ``is_zero``, ``nbytes``).
 * **Memory.** ``nbytes`` is the number of bytes the strategy currently holds
   (stored fields, snapshots, accumulators, scratch), counted from the arrays'
   sizes; strategies report it honestly so they can be compared.
