@@ -1,0 +1,77 @@
+"""randla.apps.wave: acoustic wave-equation engine (2-D/3-D, Numba CPU and CUDA kernels).
+
+Constant-density acoustic modelling ``m u_tt - lap(u) + damp u_t = q`` with
+``m = 1/vp^2``, second order in time and orders 2..16 in space, its exact
+discrete adjoint, Born (``J``) and ``J^T`` operators, FWI gradients and
+Gauss-Newton products. Gradients go through one seam, the wavefield-history
+strategy (:mod:`randla.apps.wave.history`): :class:`FullStorage` and optimal
+:class:`Checkpointing` here, probed and compressed strategies in
+:mod:`randla.apps.fwi`.
+
+References
+----------
+J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
+M. Louboutin et al., Geoscientific Model Development 12, 1165-1187, 2019.
+"""
+
+from __future__ import annotations
+
+from .builders import layered_anomaly_model, layered_model, overthrust_model, smooth
+from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
+from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
+from .model import Model
+from .operators import (
+    adjoint,
+    born,
+    born_shots,
+    forward,
+    forward_operator,
+    forward_shots,
+    gauss_newton,
+    gauss_newton_shots,
+    gradient,
+    gradient_shots,
+    jacobian_adjoint,
+    jacobian_adjoint_shots,
+    jacobian_operator,
+)
+from .propagator import ForwardState, HistoryContext, Propagator
+from .reference import reference_step
+from .stencil import SPACE_ORDERS, fornberg_weights, second_derivative_weights, stencil_bound
+
+__all__ = [
+    "Checkpointing",
+    "ForwardState",
+    "FullStorage",
+    "Geometry",
+    "HistoryContext",
+    "Model",
+    "PointInterpolator",
+    "Propagator",
+    "SPACE_ORDERS",
+    "TimeAxis",
+    "WavefieldHistory",
+    "adjoint",
+    "born",
+    "born_shots",
+    "fornberg_weights",
+    "forward",
+    "forward_operator",
+    "forward_shots",
+    "gauss_newton",
+    "gauss_newton_shots",
+    "gradient",
+    "gradient_shots",
+    "jacobian_adjoint",
+    "jacobian_adjoint_shots",
+    "jacobian_operator",
+    "layered_anomaly_model",
+    "layered_model",
+    "overthrust_model",
+    "reference_step",
+    "revolve_schedule",
+    "ricker",
+    "second_derivative_weights",
+    "smooth",
+    "stencil_bound",
+]

@@ -1,0 +1,606 @@
+"""Time-stepping driver: coefficients, kernel backends and the three sweeps.
+
+The stencil lives in the kernels (:mod:`.kernels_cpu`, :mod:`.kernels_gpu`,
+:mod:`.reference`); this module only drives them. A :class:`Propagator` is
+built for one model and one time step ``dt`` and runs
+
+* the forward sweep ``u^{n+1} = a lap(u^n) + b (u^n - u^{n-1}) + u^{n-1} + a S q^n``,
+  recording ``d^n = P u^n``;
+* the adjoint sweep ``v^k = a lap(v^{k+1}) + b (v^{k+1} - v^{k+2}) + v^{k+2} + a P^T d^k``
+  (the exact discrete adjoint: same kernel, data injected with the same ``a``
+  scaling), returning ``S^T v^{n+1}`` for each source sample ``n``;
+* the Born sweep, which adds ``-(a/dt^2) dm (u^{n+1} - 2u^n + u^{n-1})`` to the
+  scattered field's update.
+
+It drives a :class:`~randla.apps.wave.WavefieldHistory` through the seam and
+gives it a :class:`HistoryContext` for recomputation.
+
+Backends are chosen by the array namespace of the model: NumPy -> Numba CPU
+kernels, CuPy -> numba.cuda kernels, anything else (torch, array_api_strict)
+-> the array-API reference stepper. ``kernel=`` forces one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from randla._compat import from_host, is_cupy, is_numpy, nbytes
+
+from . import kernels_cpu
+from .geometry import Geometry, PointInterpolator, check_cfl
+from .model import Model
+from .reference import reference_step
+from .stencil import _axis_weights
+
+__all__ = ["ForwardState", "HistoryContext", "Propagator"]
+
+KERNELS = ("auto", "numba", "cuda", "reference")
+
+
+class ForwardState:
+    """One state ``(u^t, u^{t-1})`` of the forward recursion (a checkpoint).
+
+    Created by :meth:`HistoryContext.new_state` / :meth:`~HistoryContext.initial_state`;
+    filled by :meth:`HistoryContext.capture` and :meth:`HistoryContext.advance`.
+
+    Attributes
+    ----------
+    t : int
+        Time index of ``field`` (``-1`` while empty).
+    is_zero : bool
+        The initial rest state (t = 0, no memory).
+    """
+
+    __slots__ = ("t", "_cur", "_prev", "_backend")
+
+    def __init__(self, t: int, cur: Any, prev: Any, backend: Any) -> None:
+        self.t = t
+        self._cur = cur
+        self._prev = prev
+        self._backend = backend
+
+    @property
+    def is_zero(self) -> bool:
+        return self._cur is None
+
+    @property
+    def field(self) -> Any:
+        """``u^t`` on the padded grid (a view; valid until the state changes)."""
+        return self._backend.view(self._cur)
+
+    @property
+    def previous(self) -> Any:
+        """``u^{t-1}`` on the padded grid."""
+        return self._backend.view(self._prev)
+
+    @property
+    def nbytes(self) -> int:
+        if self._cur is None:
+            return 0
+        return nbytes(self._cur) + nbytes(self._prev)
+
+
+class HistoryContext:
+    """What a wavefield-history strategy may know and do (one shot).
+
+    Attributes
+    ----------
+    nt, dt : int, float
+        Time axis (index ``t`` = time ``t0 + t dt``).
+    shape : tuple of int
+        Padded grid shape of the fields passed to ``observe``/``correlate``.
+    ndim, spacing, dtype, xp, device
+        Grid dimension and spacing, and the fields' dtype, namespace, device.
+    model, geometry : Model, Geometry
+        The shot being propagated (read only).
+    imaging_scale : float
+        ``-1 / dt^2``, the factor of the cross-correlation imaging condition.
+    num_advanced_steps : int
+        Forward steps run by :meth:`advance` so far.
+    """
+
+    def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any) -> None:
+        model = prop.model
+        self.model = model
+        self.geometry = geometry
+        self.nt = geometry.nt
+        self.dt = prop.dt
+        self.shape = model.padded_shape
+        self.ndim = model.ndim
+        self.spacing = model.spacing
+        self.dtype = model.dtype
+        self.xp = model.xp
+        self.device = model.device
+        self.imaging_scale = -1.0 / (prop.dt * prop.dt)
+        self.num_advanced_steps = 0
+        self._prop = prop
+        self._wavelet = wavelet
+        self._cur = None
+        self._prev = None
+        self._t = -1
+        self._in_forward = False
+
+    def initial_state(self) -> ForwardState:
+        """The rest state at ``t = 0`` (``u^0 = u^{-1} = 0``); holds no memory."""
+        return ForwardState(0, None, None, self._prop.backend)
+
+    def new_state(self) -> ForwardState:
+        """An empty state with its own (zeroed) storage, to be filled by
+        :meth:`capture` or :meth:`advance`."""
+        be = self._prop.backend
+        return ForwardState(-1, be.zeros(), be.zeros(), be)
+
+    def capture(self, *, out: ForwardState | None = None) -> ForwardState:
+        """Copy the engine's current forward state ``(u^t, u^{t-1})``.
+
+        Only valid inside ``observe(t, u)`` of the forward sweep.
+        """
+        if not self._in_forward or self._cur is None:
+            raise RuntimeError("capture() is only valid inside observe() during the forward sweep")
+        be = self._prop.backend
+        if out is None:
+            out = self.new_state()
+        out._cur = be.copy(out._cur, self._cur)
+        out._prev = be.copy(out._prev, self._prev)
+        out.t = self._t
+        return out
+
+    def advance(
+        self,
+        state: ForwardState,
+        t: int,
+        /,
+        *,
+        out: ForwardState | None = None,
+        observe: Callable[[int, Any], None] | None = None,
+    ) -> ForwardState:
+        """Re-run the forward recursion from ``state`` to time index ``t``.
+
+        Parameters
+        ----------
+        state : ForwardState
+            Start (not modified unless ``out is state``).
+        t : int
+            Target index, ``state.t <= t <= nt - 1``.
+        out : ForwardState, optional
+            Where to put the result (allocated when omitted; may be ``state``).
+        observe : callable, optional
+            Called as ``observe(n, u^n)`` for every new index ``n`` reached.
+
+        Returns
+        -------
+        ForwardState
+            The state at ``t``.
+        """
+        if state.t < 0:
+            raise ValueError("cannot advance from an empty state")
+        if not state.t <= t <= self.nt - 1:
+            raise ValueError(f"t must be in [{state.t}, {self.nt - 1}], got {t}")
+        be = self._prop.backend
+        if out is None:
+            out = self.new_state()
+        if out is not state:
+            if state.is_zero:
+                cur, prev = be.fill_zero(out._cur), be.fill_zero(out._prev)
+            else:
+                cur, prev = be.copy(out._cur, state._cur), be.copy(out._prev, state._prev)
+        else:
+            if state.is_zero:
+                raise ValueError("advance the initial state into a new state (pass out=)")
+            cur, prev = state._cur, state._prev
+        src = self._prop._points(self.geometry.src)
+        for n in range(state.t, t):
+            prev = be.step(cur, prev)
+            prev = be.inject(prev, src, self._wavelet[n, ...])
+            cur, prev = prev, cur
+            self.num_advanced_steps += 1
+            if observe is not None:
+                observe(n + 1, be.view(cur))
+        out._cur, out._prev, out.t = cur, prev, t
+        return out
+
+
+# -- backends ----------------------------------------------------------------------
+
+
+class _NumbaBackend:
+    name = "numba"
+
+    def __init__(self, prop: "Propagator", parallel: bool) -> None:
+        self.prop = prop
+        self.storage_shape = prop.storage_shape
+        self.inner = prop.inner
+        dtype = np.dtype(prop.np_dtype)
+        self.dtype = dtype
+        self.a = np.ascontiguousarray(prop.a_storage).reshape(-1)
+        self.b = np.ascontiguousarray(prop.b_storage).reshape(-1)
+        w = tuple(tuple(dtype.type(x) for x in row) for row in prop.weights)
+        self.args = (self.a, self.b, w, dtype.type(prop.center),
+                     tuple(int(n) for n in prop.storage_shape))
+        self.step_fn = kernels_cpu.get_step(prop.ndim, parallel)
+        self.parallel = parallel
+        self.size = int(np.prod(prop.storage_shape))
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.size, dtype=self.dtype)
+
+    def fill_zero(self, x: np.ndarray) -> np.ndarray:
+        x.fill(0)
+        return x
+
+    def copy(self, dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+        np.copyto(dst, src)
+        return dst
+
+    def step(self, u: np.ndarray, up: np.ndarray) -> np.ndarray:
+        self.step_fn(u, up, *self.args)
+        return up
+
+    def points(self, interp: PointInterpolator) -> tuple:
+        idx = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
+        return (np.ascontiguousarray(idx), np.ascontiguousarray(interp.weights.astype(self.dtype)))
+
+    def inject(self, up: np.ndarray, pts: tuple, values: Any) -> np.ndarray:
+        kernels_cpu.inject(up, self.a, pts[0], pts[1], values)
+        return up
+
+    def interpolate(self, u: np.ndarray, pts: tuple, out: np.ndarray) -> np.ndarray:
+        kernels_cpu.interpolate(u, pts[0], pts[1], out)
+        return out
+
+    def view(self, u: np.ndarray) -> np.ndarray:
+        return u.reshape(self.storage_shape)[self.inner]
+
+    def from_padded(self, x: Any) -> np.ndarray:
+        out = np.zeros(self.storage_shape, dtype=self.dtype)
+        out[self.inner] = x
+        return out.reshape(-1)
+
+    def born_source(self, du, u_next, u_cur, u_prev, sdm):
+        kernels_cpu.born_source(du, u_next, u_cur, u_prev, sdm)
+        return du
+
+    def new_record(self, nt: int, npts: int) -> np.ndarray:
+        return np.zeros((nt, npts), dtype=self.dtype)
+
+    def set_row(self, rec: np.ndarray, n: int, u: np.ndarray, pts: tuple) -> np.ndarray:
+        kernels_cpu.interpolate(u, pts[0], pts[1], rec[n])
+        return rec
+
+    def finish_record(self, rec: np.ndarray) -> np.ndarray:
+        return rec
+
+    @contextlib.contextmanager
+    def threads(self):
+        num = self.prop.num_threads
+        if num is None or not self.parallel:
+            yield
+            return
+        import numba
+
+        old = numba.get_num_threads()
+        numba.set_num_threads(num)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(old)
+
+
+class _ReferenceBackend:
+    """Array-API reference: functional updates, dense point matrices."""
+
+    name = "reference"
+
+    def __init__(self, prop: "Propagator") -> None:
+        self.prop = prop
+        self.xp = prop.xp
+        self.storage_shape = prop.storage_shape
+        self.inner = prop.inner
+        self.a = prop.a_storage
+        self.b = prop.b_storage
+        self.weights = [[float(x) for x in row] for row in prop.weights]
+        self.center = float(prop.center)
+
+    def zeros(self) -> Any:
+        return self.xp.zeros(self.storage_shape, dtype=self.prop.dtype, device=self.prop.device)
+
+    def fill_zero(self, x: Any) -> Any:
+        return self.zeros()
+
+    def copy(self, dst: Any, src: Any) -> Any:
+        return self.xp.asarray(src, copy=True)
+
+    def step(self, u: Any, up: Any) -> Any:
+        return reference_step(u, up, self.a, self.b, weights=self.weights, center=self.center)
+
+    def points(self, interp: PointInterpolator) -> Any:
+        size = int(np.prod(self.storage_shape))
+        flat = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
+        mat = np.zeros((interp.num_points, size), dtype=np.float64)
+        rows = np.repeat(np.arange(interp.num_points), flat.shape[1])
+        np.add.at(mat, (rows, flat.ravel()), interp.weights.ravel())
+        return from_host(mat, self.xp, dtype=self.prop.dtype, device=self.prop.device)
+
+    def inject(self, up: Any, pts: Any, values: Any) -> Any:
+        xp = self.xp
+        field = xp.reshape(xp.matmul(values, pts), self.storage_shape)
+        return up + self.a * field
+
+    def interpolate(self, u: Any, pts: Any, out: Any = None) -> Any:
+        xp = self.xp
+        return xp.matmul(pts, xp.reshape(u, (-1,)))
+
+    def view(self, u: Any) -> Any:
+        return u[self.inner]
+
+    def from_padded(self, x: Any) -> Any:
+        out = self.zeros()
+        out[self.inner] = x
+        return out
+
+    def born_source(self, du, u_next, u_cur, u_prev, sdm):
+        return du - sdm * (u_next - 2 * u_cur + u_prev)
+
+    def new_record(self, nt: int, npts: int) -> list:
+        zero = self.xp.zeros((npts,), dtype=self.prop.dtype, device=self.prop.device)
+        return [zero] * nt
+
+    def set_row(self, rec: list, n: int, u: Any, pts: Any) -> list:
+        rec[n] = self.interpolate(u, pts)
+        return rec
+
+    def finish_record(self, rec: list) -> Any:
+        return self.xp.stack(rec, axis=0)
+
+    @contextlib.contextmanager
+    def threads(self):
+        yield
+
+
+def _cudasim() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
+class Propagator:
+    """Drives the kernels for one model and one time step.
+
+    Parameters
+    ----------
+    model : Model
+        Velocity model (its namespace picks the backend).
+    dt : float
+        Time step (s); must satisfy the CFL limit.
+    kernel : {"auto", "numba", "cuda", "reference"}
+        ``auto``: Numba for NumPy, numba.cuda for CuPy, the array-API
+        reference for other namespaces. ``numba`` needs NumPy arrays,
+        ``cuda`` CuPy arrays (or NumPy under the CUDA simulator).
+    num_threads : int, optional
+        ``None`` or 1: single-threaded Numba kernels (default). ``> 1``: the
+        ``prange`` kernels with that many threads.
+
+    Notes
+    -----
+    The reference backend injects and interpolates with dense
+    ``(num_points, N)`` matrices and allocates a new field per step: it is
+    meant for small grids (tests, torch/array_api_strict checks), not for
+    production runs.
+
+    Raises
+    ------
+    ValueError
+        For an unstable ``dt``, an unknown ``kernel`` or a bad ``num_threads``.
+    TypeError
+        If ``kernel`` does not match the model's array namespace.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.wave import Model, Propagator
+    >>> model = Model(np.full((30, 30), 1500.0), spacing=10.0, nbl=5)
+    >>> Propagator(model, 1e-3).backend.name
+    'numba'
+    """
+
+    def __init__(self, model: Model, dt: float, *, kernel: str = "auto", num_threads: int | None = None) -> None:
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be a randla.apps.wave.Model, got {type(model).__name__}")
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        if num_threads is not None and (int(num_threads) != num_threads or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        dt = float(dt)
+        if not dt > 0:
+            raise ValueError(f"dt must be positive, got {dt}")
+        check_cfl(model, dt)
+        self.model = model
+        self.dt = dt
+        self.num_threads = None if num_threads is None else int(num_threads)
+        xp = model.xp
+        self.xp = xp
+        self.dtype = model.dtype
+        self.device = model.device
+        self.ndim = model.ndim
+        self.radius = model.space_order // 2
+        R = self.radius
+        self.storage_shape = tuple(n + 2 * R for n in model.padded_shape)
+        self.inner = tuple(slice(R, R + n) for n in model.padded_shape)
+        w, c0 = _axis_weights(model.space_order, model.spacing)
+        self.weights = w
+        self.center = c0
+        m_pad = model.pad(model.m)
+        self._m_padded = m_pad
+        half = model.damp * (dt / 2.0)
+        if is_numpy(xp):
+            # in place, into the storage arrays: no full-size temporaries
+            self.a_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            self.b_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            a_in, b_in = self.a_storage[self.inner], self.b_storage[self.inner]
+            np.add(m_pad, half, out=a_in)
+            np.divide(dt * dt, a_in, out=a_in)                   # a = dt^2 / (m + damp dt/2)
+            np.multiply(m_pad, a_in, out=b_in)
+            b_in *= 2.0 / (dt * dt)                              # b = 2 m / (m + damp dt/2)
+            self._a_padded = a_in
+        else:
+            denom = m_pad + half
+            self._a_padded = (dt * dt) / denom
+            self.a_storage = self._embed(self._a_padded)
+            self.b_storage = self._embed((2.0 * m_pad) / denom)
+        self.np_dtype = np.float32 if self.dtype == xp.float32 else np.float64
+        self.backend = self._make_backend(kernel)
+        self._point_cache: dict = {}
+
+    def _embed(self, x: Any) -> Any:
+        xp = self.xp
+        out = xp.zeros(self.storage_shape, dtype=self.dtype, device=self.device)
+        out[self.inner] = x
+        return out
+
+    def _make_backend(self, kernel: str) -> Any:
+        xp = self.xp
+        if kernel == "auto":
+            kernel = "numba" if is_numpy(xp) else ("cuda" if is_cupy(xp) else "reference")
+        if kernel == "numba":
+            if not is_numpy(xp):
+                raise TypeError("kernel='numba' needs a model with NumPy arrays")
+            parallel = self.num_threads is not None and self.num_threads > 1
+            return _NumbaBackend(self, parallel)
+        if kernel == "cuda":
+            if not (is_cupy(xp) or (is_numpy(xp) and _cudasim())):
+                raise TypeError("kernel='cuda' needs CuPy arrays (or NumPy under NUMBA_ENABLE_CUDASIM=1)")
+            from .kernels_gpu import CudaBackend
+
+            return CudaBackend(self)
+        return _ReferenceBackend(self)
+
+    def _points(self, interp: PointInterpolator) -> Any:
+        key = id(interp)
+        hit = self._point_cache.get(key)
+        if hit is None or hit[0] is not interp:
+            hit = (interp, self.backend.points(interp))
+            self._point_cache[key] = hit
+        return hit[1]
+
+    # -- sweeps ---------------------------------------------------------------------
+
+    def forward(self, geometry: Geometry, *, wavelet: Any = None, history: Any = None,
+                save: bool = False) -> tuple[Any, Any]:
+        """Forward sweep: returns ``(d, U)``, ``d`` of shape (nt, nrec) and
+        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``."""
+        be = self.backend
+        nt = geometry.nt
+        wavelet = geometry.wavelet if wavelet is None else wavelet
+        src = self._points(geometry.src)
+        rec = self._points(geometry.rec)
+        if history is None and not save and be.name == "numba":
+            return self._fast_sweep(src, wavelet[: nt - 1], rec, nt, reverse=False), None
+        ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
+        if history is not None:
+            history.setup(ctx)
+        saved = [] if save else None
+        u, up = be.zeros(), be.zeros()
+        d = be.new_record(nt, geometry.nrec)
+        with be.threads():
+            self._notify(ctx, history, saved, 0, u, up)
+            for n in range(nt - 1):
+                up = be.step(u, up)
+                up = be.inject(up, src, wavelet[n, ...])
+                u, up = up, u
+                d = be.set_row(d, n + 1, u, rec)
+                self._notify(ctx, history, saved, n + 1, u, up)
+        if ctx is not None:
+            ctx._in_forward = False
+            history.end_forward()
+        return be.finish_record(d), self._stack(saved)
+
+    def _notify(self, ctx, history, saved, t, u, up) -> None:
+        if saved is not None:
+            saved.append(self.xp.asarray(self.backend.view(u), copy=True))
+        if history is not None:
+            ctx._cur, ctx._prev, ctx._t, ctx._in_forward = u, up, t, True
+            history.observe(t, self.backend.view(u))
+
+    def _stack(self, saved: list | None) -> Any:
+        if saved is None:
+            return None
+        return self.xp.stack(saved, axis=0)
+
+    def adjoint(self, geometry: Geometry, data: Any, *, history: Any = None,
+                save: bool = False) -> tuple[Any, Any]:
+        """Adjoint sweep driven by receiver data (nt, nrec): returns
+        ``(q, V)``, ``q[n] = S^T v^{n+1}`` (nt, nsrc; ``q[nt-1] = 0``) and the
+        adjoint fields ``V`` of shape ``(nt, *padded_shape)`` if ``save``."""
+        be = self.backend
+        nt = geometry.nt
+        src = self._points(geometry.src)
+        rec = self._points(geometry.rec)
+        if history is None and not save and be.name == "numba":
+            rows = self._fast_sweep(rec, data[::-1][: nt - 1], src, nt, reverse=True)
+            return rows, None
+        saved = [None] * nt if save else None
+        v, vp = be.zeros(), be.zeros()
+        q = be.new_record(nt, geometry.nsrc)
+        with be.threads():
+            for k in range(nt - 1, -1, -1):
+                vp = be.step(v, vp)
+                vp = be.inject(vp, rec, data[k, ...])
+                v, vp = vp, v
+                if k >= 1:
+                    q = be.set_row(q, k - 1, v, src)
+                if saved is not None:
+                    saved[k] = self.xp.asarray(be.view(v), copy=True)
+                if history is not None:
+                    history.correlate(k, be.view(v))
+        return be.finish_record(q), self._stack(saved)
+
+    def _fast_sweep(self, inj: tuple, inj_vals: Any, rec: tuple, nt: int, *, reverse: bool) -> np.ndarray:
+        be = self.backend
+        sweep = kernels_cpu.get_sweep(self.ndim, be.parallel)
+        u, up = be.zeros(), be.zeros()
+        vals = np.ascontiguousarray(inj_vals, dtype=be.dtype)
+        rows = np.zeros((nt - 1, rec[0].shape[0]), dtype=be.dtype)
+        with be.threads():
+            sweep(u, up, *be.args, inj[0], inj[1], vals, rec[0], rec[1], rows)
+        out = np.zeros((nt, rec[0].shape[0]), dtype=be.dtype)
+        if reverse:
+            out[: nt - 1] = rows[::-1]
+        else:
+            out[1:] = rows
+        return out
+
+    def born(self, geometry: Geometry, dm_padded: Any, *, history: Any = None) -> tuple[Any, Any]:
+        """Born sweep for a padded-grid perturbation: returns ``(dd, d)``,
+        linearized and background shot records (nt, nrec)."""
+        be = self.backend
+        nt = geometry.nt
+        wavelet = geometry.wavelet
+        src = self._points(geometry.src)
+        rec = self._points(geometry.rec)
+        sdm = be.from_padded(dm_padded * (self._a_padded * (1.0 / (self.dt * self.dt))))
+        ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
+        if history is not None:
+            history.setup(ctx)
+        u_prev, u, u_next = be.zeros(), be.zeros(), be.zeros()
+        du, dup = be.zeros(), be.zeros()
+        d = be.new_record(nt, geometry.nrec)
+        dd = be.new_record(nt, geometry.nrec)
+        with be.threads():
+            self._notify(ctx, history, None, 0, u, u_prev)
+            for n in range(nt - 1):
+                u_next = be.copy(u_next, u_prev)
+                u_next = be.step(u, u_next)
+                u_next = be.inject(u_next, src, wavelet[n, ...])
+                dup = be.step(du, dup)
+                dup = be.born_source(dup, u_next, u, u_prev, sdm)
+                u_prev, u, u_next = u, u_next, u_prev
+                du, dup = dup, du
+                d = be.set_row(d, n + 1, u, rec)
+                dd = be.set_row(dd, n + 1, du, rec)
+                self._notify(ctx, history, None, n + 1, u, u_prev)
+        if ctx is not None:
+            ctx._in_forward = False
+            history.end_forward()
+        return be.finish_record(dd), be.finish_record(d)
