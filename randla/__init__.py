@@ -12,14 +12,24 @@ from __future__ import annotations
 import importlib as _importlib
 
 from . import random
+from .lowrank import nystrom, rqr, rsvd
 from .operators import LinearOperator, as_operator, dot_test
+from .rangefinder import RangeFinderResult, adaptive_range_finder, range_finder
+from .streaming import single_pass_svd
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LinearOperator",
+    "RangeFinderResult",
+    "adaptive_range_finder",
     "as_operator",
     "dot_test",
+    "nystrom",
+    "range_finder",
+    "rqr",
+    "rsvd",
+    "single_pass_svd",
 ]
 
 
