@@ -17,13 +17,18 @@ test matrix, 2 power iterations (6 products with A or A^T), the SVD of the
   its default ``l`` is ``k + 2``). fbpca draws float64 test matrices, so on
   float32 input it computes in float64.
 
-Timings interleave the methods (the order rotates every repeat) and report
-min and median over the repeats; ratios are medians over the fastest peer's
-median. The error ``||A - U diag(S) Vh||_2 / sigma_51`` is measured once per
-method with ARPACK (``scipy.sparse.linalg.svds``, tol 1e-9) on the residual
-operator, in float64.
+Timings interleave every (method, dtype) pair of a spectrum (the order
+rotates every repeat) and report min and median over the repeats. ``ratio`` is
+the method's median over the fastest peer's median (same dtype); ``paired`` is
+the median over repeats of the method's time over the best peer time of that
+same repeat (robust to drifts in machine load). The error
+``||A - U diag(S) Vh||_2 / sigma_51`` is measured for several seeds with
+ARPACK (``scipy.sparse.linalg.svds``, tol 1e-9) on the residual operator in
+float64; mean and max are printed. The error is a random variable: for
+``i^(-1/2)`` its spread over seeds is about 1.05-1.12 for every method, so the
+acceptance uses the mean.
 
-Run:  python benchmarks/rsvd_vs_peers.py [--repeats 15] [--quick]
+Run:  python benchmarks/rsvd_vs_peers.py [--repeats 15] [--error-seeds 5] [--quick]
 """
 
 from __future__ import annotations
@@ -120,13 +125,15 @@ def residual_norm(A, U, S, Vh):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=15, help="interleaved timing repeats")
+    parser.add_argument("--error-seeds", type=int, default=5, help="seeds for the error mean/max")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     m, n = (400, 300) if args.quick else (4000, 3000)
     k = 10 if args.quick else RANK
     spectra = {"1/i": lambda i: 1.0 / i, "i^-1/2": lambda i: i ** -0.5}
-    targets = {"1/i": 1.05, "i^-1/2": 1.10}
+    targets = {("1/i", "float64"): 1.05, ("i^-1/2", "float64"): 1.10,
+               ("1/i", "float32"): 1.10, ("i^-1/2", "float32"): 1.10}
     threadpool_limits(1)
     methods = {"randla": lambda A, kk, seed: randla.rsvd(
         A, kk, oversample=OVERSAMPLE, power_iters=POWER_ITERS, rng=seed)}
@@ -134,50 +141,61 @@ def main(argv=None):
     t0 = time.perf_counter()
     mats = make_matrices(m, n, spectra)
     print(f"# {m}x{n}, rank {k}, oversample {OVERSAMPLE}, power_iters {POWER_ITERS}, "
-          f"1 BLAS thread, {args.repeats} interleaved repeats (setup {time.perf_counter() - t0:.1f} s)")
+          f"1 BLAS thread; {args.repeats} interleaved repeats of every (method, dtype); "
+          f"errors over {args.error_seeds} seeds (setup {time.perf_counter() - t0:.1f} s)")
     print(f"# numpy {np.__version__}, randla {randla.__version__}, python {sys.version.split()[0]}")
+    print("# ratio = median(method) / median(fastest peer, same dtype); "
+          "paired = median over repeats of t(method) / min t(peers) in that repeat")
     header = (f"{'spectrum':8} {'dtype':8} {'method':8} {'min ms':>8} {'median ms':>10} "
-              f"{'/fastest peer':>14} {'err/sigma_k+1':>14}")
+              f"{'ratio':>7} {'paired':>7} {'err mean':>9} {'err max':>8}")
     print(header)
     print("-" * len(header))
-    summary = []
-    medians = {}
+    verdicts = []
     for spec, (A64, sigma) in mats.items():
-        for dtype in (np.float64, np.float32):
-            A = A64.astype(dtype)
-            names = list(methods)
-            times = {name: [] for name in names}
-            for name in names:  # warm-up (imports, first-touch allocations)
-                methods[name](A, k, 0)
-            for rep in range(args.repeats):
-                order = names[rep % len(names):] + names[:rep % len(names)]
-                for name in order:
-                    t = time.perf_counter()
-                    methods[name](A, k, rep + 1)
-                    times[name].append(time.perf_counter() - t)
-            med = {name: statistics.median(v) for name, v in times.items()}
-            peers = [v for name, v in med.items() if name != "randla"]
-            fastest = min(peers) if peers else float("nan")
-            for name in names:
-                U, S, Vh = methods[name](A, k, 12345)
-                err = residual_norm(A, U, S, Vh) / sigma[k]
-                medians[(spec, np.dtype(dtype).name, name)] = med[name]
-                print(f"{spec:8} {np.dtype(dtype).name:8} {name:8} {1e3 * min(times[name]):8.1f} "
-                      f"{1e3 * med[name]:10.1f} {med[name] / fastest:14.3f} {err:14.4f}")
+        data = {np.dtype(dt).name: A64.astype(dt) for dt in (np.float64, np.float32)}
+        combos = [(name, dt) for dt in data for name in methods]
+        times = {c: [] for c in combos}
+        for name, dt in combos:  # warm-up: imports, first-touch allocations
+            methods[name](data[dt], k, 0)
+        for rep in range(args.repeats):
+            shift = rep % len(combos)
+            for name, dt in combos[shift:] + combos[:shift]:
+                t = time.perf_counter()
+                methods[name](data[dt], k, rep + 1)
+                times[(name, dt)].append(time.perf_counter() - t)
+        times = {c: np.array(v) for c, v in times.items()}
+        for dt in data:
+            peers = [name for name in methods if name != "randla"]
+            fastest = min((np.median(times[(p, dt)]) for p in peers), default=float("nan"))
+            per_rep_best = np.min([times[(p, dt)] for p in peers], axis=0) if peers else None
+            for name in methods:
+                t = times[(name, dt)]
+                errs = []
+                for seed in range(args.error_seeds):
+                    U, S, Vh = methods[name](data[dt], k, 1000 + seed)
+                    errs.append(residual_norm(data[dt], U, S, Vh) / sigma[k])
+                ratio = np.median(t) / fastest
+                paired = np.median(t / per_rep_best) if peers else float("nan")
+                print(f"{spec:8} {dt:8} {name:8} {1e3 * t.min():8.1f} {1e3 * np.median(t):10.1f} "
+                      f"{ratio:7.3f} {paired:7.3f} {np.mean(errs):9.4f} {np.max(errs):8.4f}")
+                sys.stdout.flush()
                 if name == "randla":
-                    summary.append((spec, np.dtype(dtype).name, med[name] / fastest, err))
-            sys.stdout.flush()
+                    verdicts.append((spec, dt, ratio, paired, np.mean(errs), np.max(errs)))
+        f64, f32 = times[("randla", "float64")], times[("randla", "float32")]
+        verdicts.append((spec, "f64/f32", np.median(f64) / np.median(f32), np.median(f64 / f32)))
     print()
-    print("# acceptance (issue 2)")
-    for spec, dtype, ratio, err in summary:
-        target = targets[spec] if dtype == "float64" else 1.10
-        print(f"{spec:8} {dtype:8} randla/fastest peer = {ratio:.3f} (<= 1.05: "
-              f"{'yes' if ratio <= 1.05 else 'NO'}), err/sigma_51 = {err:.4f} "
-              f"(<= {target}: {'yes' if err <= target else 'NO'})")
-    for spec in spectra:
-        speedup = medians[(spec, "float64", "randla")] / medians[(spec, "float32", "randla")]
-        print(f"{spec:8} randla float64/float32 median time = {speedup:.2f} "
-              f"(>= 1.7: {'yes' if speedup >= 1.7 else 'NO'})")
+    print(f"# acceptance (issue 2); errors are ||A - U S Vh||_2 / sigma_{k + 1}")
+    for v in verdicts:
+        if v[1] == "f64/f32":
+            spec, _, ratio, paired = v
+            print(f"{spec:8} randla float64/float32 time: {ratio:.2f} (paired {paired:.2f}); "
+                  f">= 1.7: {'yes' if min(ratio, paired) >= 1.7 else 'NO'}")
+            continue
+        spec, dt, ratio, paired, err_mean, err_max = v
+        target = targets[(spec, dt)]
+        print(f"{spec:8} {dt:8} randla/fastest peer {ratio:.3f} (paired {paired:.3f}); <= 1.05: "
+              f"{'yes' if max(ratio, paired) <= 1.05 else 'NO'} | error mean {err_mean:.4f} "
+              f"max {err_max:.4f}; mean <= {target}: {'yes' if err_mean <= target else 'NO'}")
 
 
 if __name__ == "__main__":
