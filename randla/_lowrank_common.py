@@ -299,6 +299,35 @@ def svd_small(M: Any) -> tuple[Any, Any, Any]:
     return xp.linalg.svd(M, full_matrices=False)
 
 
+#: Largest ``(sigma_1 / sigma_k)^2`` for which :func:`top_svd_tall` uses the
+#: Gram matrix (float64 only): the squared condition number multiplies the
+#: rounding error, so this keeps ~1e-12 relative accuracy (12 of 16 digits).
+GRAM_CONDITION_LIMIT = 1e4
+
+
+def top_svd_tall(M: Any, rank: int) -> tuple[Any, Any, Any]:
+    """Leading ``rank`` singular triplets ``M ≈ W diag(S) Zh`` of a tall ``n x l`` M.
+
+    float64 fast path: ``eigh`` of the ``l x l`` Gram matrix ``M^T M`` (a
+    symmetric rank-l update, an ``l x l`` eigensolver and one ``n x l x rank``
+    product, about a quarter of the cost of LAPACK's gesdd here), used only
+    when ``(sigma_1/sigma_rank)^2 <= GRAM_CONDITION_LIMIT``, so that ``S`` and
+    the orthogonality of ``W`` stay accurate to ~1e-12. Otherwise (and for
+    float32) the SVD of :func:`svd_small`.
+    """
+    xp = array_namespace(M)
+    if M.dtype == xp.float64:
+        lam, V = xp.linalg.eigh(M.T @ M)  # ascending
+        top, kth = float(lam[-1]), float(lam[-rank])
+        if kth > 0.0 and top <= GRAM_CONDITION_LIMIT * kth:
+            lam = xp.flip(lam[-rank:], axis=0)
+            V = xp.flip(V[:, -rank:], axis=1)
+            S = xp.sqrt(lam)
+            return (M @ V) / S[None, :], S, V.T
+    W, S, Zh = svd_small(M)
+    return W[:, :rank], S[:rank], Zh[:rank, :]
+
+
 def solve_triangular_upper(R: Any, B: Any) -> Any:
     """``R^{-1} B`` for upper-triangular square ``R``."""
     xp = array_namespace(R, B)

@@ -95,6 +95,14 @@ def single_pass_svd(
     TypeError
         Integer, float16 or complex A; an operator without adjoint.
 
+    Notes
+    -----
+    The triangular solve of ``method="tropp"`` uses SciPy (NumPy),
+    ``torch.linalg.solve_triangular`` (torch), ``cupyx.scipy.linalg`` (CuPy)
+    and ``xp.linalg.solve`` on other namespaces (the array API has no
+    triangular solve). The test matrices are drawn on the host (same seed,
+    same sketches on every backend) and moved once to A's device.
+
     References
     ----------
     J. A. Tropp, A. Yurtsever, M. Udell, V. Cevher, "Practical sketching

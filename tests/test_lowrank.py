@@ -80,6 +80,15 @@ def test_rsvd_operator_inputs_and_counts():
         rsvd(as_operator(lambda X: A @ X, shape=A.shape), 4)
 
 
+def test_wide_matrices(xp, to_xp):
+    sigma = np.array([4.0, 2, 1, 0.5, 0.25])
+    A = known_matrix(30, 70, sigma, seed=12)  # m < n
+    U, S, Vh = _check_svd_factors(*rsvd(to_xp(A), 5, rng=0), 30, 70, 5, 1e-12)
+    np.testing.assert_allclose((U * S) @ Vh, A, atol=1e-12)
+    Q, R, perm = _check_qr_factors(A, *rqr(to_xp(A), 5, rng=0), 5)
+    np.testing.assert_allclose(Q @ R, A[:, perm], atol=1e-12)
+
+
 def test_rsvd_zero_matrix(xp, to_xp):
     U, S, Vh = rsvd(to_xp(np.zeros((20, 15))), 3, rng=0)
     _check_svd_factors(U, S, Vh, 20, 15, 3, 1e-12)

@@ -70,3 +70,27 @@ def test_solve_triangular_and_flip(xp, to_xp):
     Uf, Vf = (host(x) for x in flip_signs(to_xp(U), to_xp(Vh)))
     np.testing.assert_allclose(Uf, U * np.array([-1, -1]))
     np.testing.assert_allclose(Vf, -Vh)
+
+
+@pytest.mark.parametrize("top_over_kth", [10.0, 99.0, 1e3, 1e6])
+def test_top_svd_tall_accuracy(xp, to_xp, top_over_kth):
+    # Backward-stable SVD (gesdd): |dS_i| <~ c eps s_1 and W orthonormal to
+    # c eps. Gram route, used when kappa^2 = (s_1/s_k)^2 <= 1e4 (float64):
+    # eigenvalues carry c eps s_1^2, so |dS_i| <~ c eps s_1 kappa and the
+    # orthogonality of W ~ c eps kappa^2. c = 100 covers eigh/products.
+    from randla._lowrank_common import GRAM_CONDITION_LIMIT, top_svd_tall
+
+    from _lowrank_testing import known_matrix
+
+    k = 6
+    s = np.geomspace(1.0, 1.0 / top_over_kth, k)
+    s = np.concatenate([s, s[-1] * np.linspace(0.9, 0.5, 4)])
+    M = known_matrix(300, 10, s, seed=4)
+    W, S, Zh = (host(x) for x in top_svd_tall(to_xp(M), k))
+    gram = top_over_kth ** 2 <= GRAM_CONDITION_LIMIT
+    eps = 100 * 2.2e-16
+    np.testing.assert_allclose(S, s[:k], rtol=0, atol=eps * (top_over_kth if gram else 1.0))
+    np.testing.assert_allclose(W.T @ W, np.eye(k), atol=eps * (top_over_kth ** 2 if gram else 1))
+    np.testing.assert_allclose(Zh @ Zh.T, np.eye(k), atol=eps)
+    Mk = (W * S) @ Zh
+    assert np.linalg.norm(M - Mk, 2) <= s[k] * (1 + 1e-10)

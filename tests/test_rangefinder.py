@@ -190,6 +190,16 @@ def test_adaptive_spectral_meets_tol(xp, to_xp):
         assert res.failure_probability == 1e-10
 
 
+@pytest.mark.parametrize("norm", [2, "fro"])
+def test_adaptive_same_seed_across_backends(xp, to_xp, norm):
+    A = known_matrix(50, 40, 0.7 ** np.arange(40), seed=11)
+    ref = adaptive_range_finder(A, 1e-4, block_size=3, norm=norm, rng=4)
+    got = adaptive_range_finder(to_xp(A), 1e-4, block_size=3, norm=norm, rng=4)
+    assert (got.rank, got.num_matvecs, got.converged) == (ref.rank, ref.num_matvecs, ref.converged)
+    np.testing.assert_allclose(host(got.Q), ref.Q, atol=1e-10)
+    assert got.error_estimate == pytest.approx(ref.error_estimate, rel=1e-6)
+
+
 def test_adaptive_estimate_failure_rate(xp, to_xp):
     # With one probe per check, HMT Lemma 4.1 (alpha = 10, r = 1) gives
     # P(true error > estimate) <= 0.1 at the stopping check. Over N seeds the

@@ -97,6 +97,14 @@ def test_methods_agree_and_same_seed_across_backends(xp, to_xp):
             np.testing.assert_allclose(host(g), r, atol=1e-10)
 
 
+def test_wide_matrix(xp, to_xp):
+    sigma = np.array([4.0, 2, 1, 0.5, 0.25])
+    A = known_matrix(30, 70, sigma, seed=6)
+    for method in METHODS:
+        U, S, Vh = (host(x) for x in single_pass_svd(to_xp(A), 5, method=method, rng=0))
+        np.testing.assert_allclose((U * S) @ Vh, A, atol=1e-11)
+
+
 def test_errors(xp, to_xp):
     A = to_xp(known_matrix(30, 20, np.ones(20)))
     with pytest.raises(ValueError, match="rank must satisfy"):
