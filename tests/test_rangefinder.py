@@ -143,6 +143,16 @@ def test_mixed_backends_named():
         range_finder(as_operator(A), 5, oversample=3, probe=torch.ones(20, 8, dtype=torch.float64))
 
 
+def test_mixed_devices_named():
+    xs = pytest.importorskip("array_api_strict")
+    A = known_matrix(30, 20, 0.5 ** np.arange(20))
+    probe = xs.asarray(np.ones((20, 8)), device=xs.Device("device1"))
+    with pytest.raises(ValueError, match="different devices.*probe"):
+        range_finder(xs.asarray(A), 5, oversample=3, probe=probe)
+    with pytest.raises(ValueError, match="different devices"):
+        range_finder(as_operator(xs.asarray(A)), 5, oversample=3, probe=probe)
+
+
 def test_errors(xp, to_xp):
     A = to_xp(known_matrix(12, 10, np.ones(10)))
     for bad in (0, 11, -1):

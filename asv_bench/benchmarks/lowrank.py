@@ -28,9 +28,12 @@ SPECTRA = {"1/i": lambda i: 1.0 / i, "i^-1/2": lambda i: i ** -0.5}
 
 
 def _single_thread():
-    from threadpoolctl import threadpool_limits
+    try:
+        from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+        threadpool_limits(1)
+    except ImportError:  # threadpoolctl comes with scikit-learn
+        pass
     try:
         import torch
 
