@@ -33,14 +33,20 @@ from .trace import (
     xnystrace,
     xtrace,
 )
+from .lowrank import nystrom, rqr, rsvd
+from .operators import LinearOperator, as_operator, dot_test
+from .rangefinder import RangeFinderResult, adaptive_range_finder, range_finder
+from .streaming import single_pass_svd
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DiagonalEstimate",
     "LinearOperator",
+    "RangeFinderResult",
     "TRACE_METHODS",
     "TraceEstimate",
+    "adaptive_range_finder",
     "as_operator",
     "diagonal_hutchinson",
     "dot_test",
@@ -48,10 +54,15 @@ __all__ = [
     "hutchpp",
     "kernel_offsets",
     "na_hutchpp",
+    "nystrom",
+    "range_finder",
+    "rqr",
+    "rsvd",
     "shift_correlate",
     "shift_trace",
     "shift_trace_exact",
     "shift_trace_from_sketch",
+    "single_pass_svd",
     "sketch",
     "sketch_grid",
     "trace",

@@ -1,0 +1,406 @@
+"""Private helpers shared by the low-rank modules (range finders, rSVD, rQR,
+Nyström, single-pass sketches): input validation and the few dense kernels on
+small or tall-skinny matrices that need a per-backend fast path.
+
+Per-backend behaviour (dispatch by namespace, never by strings):
+
+=================  ==============================  ==============================
+operation          NumPy (host)                    other backends
+=================  ==============================  ==============================
+QR (tall-skinny)   ``scipy.linalg.qr`` economic,   ``xp.linalg.qr`` (reduced)
+                   ``check_finite=False``
+LU basis ``P L``   ``scipy.linalg.lu_factor``      torch: ``torch.linalg.lu_factor_ex``;
+                   (getrf) + row permutation       CuPy: ``cupyx.scipy.linalg.lu``
+                                                   (``permute_l``); otherwise QR
+SVD (small)        ``scipy.linalg.svd`` (gesdd)    ``xp.linalg.svd``
+triangular solve   ``scipy.linalg.solve_           torch / CuPy native; otherwise
+                   triangular``                    ``xp.linalg.solve``
+pivoted QR         ``scipy.linalg.qr(pivoting)``   pivoted Gram-Schmidt written in
+(small sketch)     (geqp3)                         the array API (:func:`cpqr_pivots`)
+=================  ==============================  ==============================
+
+Nothing here copies an array between host and device. Pivot indices (a few
+integers) are read as Python ints where an algorithm branches on them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._compat import (
+    array_namespace,
+    device_of,
+    from_host,
+    is_array,
+    is_cupy,
+    is_numpy,
+    is_torch,
+    namespace,
+)
+from .operators import LinearOperator, as_operator
+from .random import PROBE_KINDS, draw_probes
+
+__all__: list[str] = []
+
+NORMALIZERS = ("lu", "none", "qr")
+
+
+# -- validation -------------------------------------------------------------------
+
+
+def check_int(value: Any, name: str, *, minimum: int) -> int:
+    """``value`` as an int ``>= minimum`` (TypeError / ValueError naming ``name``)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_rank(rank: Any, shape: tuple[int, int], *, name: str = "rank") -> int:
+    """``1 <= rank <= min(m, n)`` or a ValueError naming ``rank``."""
+    if not isinstance(rank, numbers.Integral) or isinstance(rank, bool):
+        raise TypeError(f"{name} must be an integer, got {type(rank).__name__}")
+    limit = min(shape)
+    if not 1 <= int(rank) <= limit:
+        raise ValueError(
+            f"{name} must satisfy 1 <= {name} <= min(m, n) = {limit} for A of shape "
+            f"{tuple(shape)}, got {rank}"
+        )
+    return int(rank)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A finite real number ``> 0`` or a ValueError naming ``name``."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def check_normalizer(normalizer: Any) -> str:
+    if normalizer not in NORMALIZERS:
+        raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}")
+    return normalizer
+
+
+def as_lowrank_operator(A: Any, *, method: str, need_adjoint: bool) -> LinearOperator:
+    """Wrap ``A`` (anything :func:`randla.as_operator` accepts) for a low-rank method.
+
+    Dense input is not scanned for NaN/inf here (that would be one more pass
+    over A): every method checks its first sketch instead, see
+    :func:`check_sketch`. Complex operators are rejected with a TypeError.
+    """
+    if is_array(A):
+        namespace(A=A)  # clear TypeError for unsupported array types
+    op = as_operator(A, check_finite=False)
+    xp = op.xp
+    if op.dtype not in (xp.float32, xp.float64):
+        raise TypeError(
+            f"A must be real float32 or float64 for {method}, got {op.dtype}; "
+            "complex operators are not supported by the low-rank routines"
+        )
+    if need_adjoint and not op.has_adjoint:
+        raise TypeError(
+            f"{method} needs the adjoint of A (products A^T Y): pass rmatmat= (or "
+            "symmetric=True) to randla.as_operator"
+        )
+    return op
+
+
+def check_sketch(Y: Any, what: str = "A @ Omega") -> None:
+    """Raise ValueError if a sketch of A is not finite.
+
+    A NaN or infinity anywhere in A reaches every sketch ``A @ Omega`` (IEEE
+    arithmetic propagates NaN even through zero weights), so checking the
+    small sketch replaces a pass over A.
+    """
+    xp = array_namespace(Y)
+    if not bool(xp.all(xp.isfinite(Y))):
+        raise ValueError(
+            f"A contains NaN or infinite values (the sketch {what} is not finite; "
+            "entries so large that the product overflows land here too)"
+        )
+
+
+def resolve_probe(probe: Any, op: LinearOperator, A: Any, rows: int, cols: int,
+                  *, name: str = "probe") -> Any:
+    """Validate ``probe``: a kind from :data:`randla.random.PROBE_KINDS` or an
+    explicit ``(rows, cols)`` test matrix of A's namespace and device."""
+    if isinstance(probe, str):
+        if probe not in PROBE_KINDS:
+            raise ValueError(f"{name} must be one of {PROBE_KINDS} or an array, got {probe!r}")
+        return probe
+    if not is_array(probe):
+        raise TypeError(f"{name} must be a probe kind (str) or an array, got {type(probe).__name__}")
+    if is_array(A):
+        namespace(A=A, **{name: probe})  # mixed backends -> TypeError, devices -> ValueError
+    else:
+        xp_probe = array_namespace(probe)
+        if xp_probe is not op.xp:
+            raise TypeError(
+                f"mixed array backends: A works on {op.xp.__name__} arrays but {name} is a "
+                f"{xp_probe.__name__} array; randla never copies between backends silently"
+            )
+        if op.device is not None and device_of(probe) != op.device:
+            raise ValueError(
+                f"arrays on different devices: A on {op.device}, {name} on "
+                f"{device_of(probe)}; move them explicitly"
+            )
+    if tuple(probe.shape) != (rows, cols):
+        raise ValueError(f"{name} must have shape ({rows}, {cols}), got {tuple(probe.shape)}")
+    if probe.dtype != op.dtype:
+        raise TypeError(f"{name} must have the dtype of A ({op.dtype}), got {probe.dtype}")
+    return probe
+
+
+def draw(probe: Any, rows: int, cols: int, op: LinearOperator, gen: np.random.Generator) -> Any:
+    """The test matrix: ``probe`` itself if it is an array, else a host draw."""
+    if not isinstance(probe, str):
+        return probe
+    return draw_probes(probe, rows, cols, rng=gen, xp=op.xp, dtype=op.dtype, device=op.device)
+
+
+# -- orthonormalisation -------------------------------------------------------------
+
+
+def _sign_of_diag(xp: Any, R: Any) -> Any:
+    d = xp.linalg.diagonal(R) if hasattr(xp.linalg, "diagonal") else xp.diagonal(R)
+    return xp.where(d < 0, -xp.ones_like(d), xp.ones_like(d))
+
+
+def qr_factor(Y: Any, *, sign_fix: bool = True) -> tuple[Any, Any]:
+    """Reduced QR ``Y = Q R``; with ``sign_fix`` the diagonal of R is >= 0.
+
+    The sign convention makes Q unique for full-rank Y, hence reproducible
+    across backends that use different LAPACK builds.
+    """
+    xp = array_namespace(Y)
+    if is_numpy(xp):
+        import scipy.linalg
+
+        Q, R = scipy.linalg.qr(Y, mode="economic", overwrite_a=True, check_finite=False)
+    else:
+        Q, R = xp.linalg.qr(Y, mode="reduced")
+    if sign_fix:
+        s = _sign_of_diag(xp, R)
+        Q = Q * s[None, :]
+        R = R * s[:, None]
+    return Q, R
+
+
+def orthonormalize(Y: Any) -> Any:
+    """Orthonormal basis of ``range(Y)`` (Q of a reduced QR, diag(R) >= 0)."""
+    return qr_factor(Y)[0]
+
+
+def has_native_lu(xp: Any) -> bool:
+    """Whether ``normalizer='lu'`` uses an LU factorization on this backend."""
+    return is_numpy(xp) or is_torch(xp) or is_cupy(xp)
+
+
+def _permute_rows_from_pivots(L: Any, piv: list[int], xp: Any) -> Any:
+    """``P L`` from LAPACK-style sequential row-swap pivots (0-based, host ints)."""
+    m = L.shape[0]
+    perm = np.arange(m)
+    for i, p in enumerate(piv):
+        if p != i:
+            perm[i], perm[p] = perm[p], perm[i]
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(m)
+    if is_numpy(xp):
+        return L[inverse]
+    return xp.take(L, xp.asarray(inverse, device=device_of(L)), axis=0)
+
+
+def _permute_rows_torch(L: Any, piv: Any) -> Any:
+    """``P L`` with the row swaps applied on L's device (no host round trip)."""
+    import torch
+
+    m = L.shape[0]
+    perm = torch.arange(m, device=L.device)
+    steps = torch.arange(piv.shape[0], device=L.device)
+    for i in range(piv.shape[0]):
+        pair = torch.stack((steps[i], piv[i]))
+        perm[pair] = perm[pair.flip(0)]
+    out = torch.empty_like(L)
+    out[perm] = L
+    return out
+
+
+def lu_basis(Y: Any) -> Any:
+    """A well-conditioned basis ``P L`` of ``range(Y)`` from a partially pivoted LU.
+
+    ``Y = P L U`` with L unit lower trapezoidal, so ``P L`` spans ``range(Y)``
+    for full-rank Y (Rokhlin, Szlam, Tygert 2009; used by fbpca and
+    scikit-learn between power iterations). About a quarter of the flops of a
+    QR. NumPy: ``scipy.linalg.lu_factor`` (getrf) and the row permutation
+    applied to L, i.e. the ``P L`` of ``scipy.linalg.lu(permute_l=True)`` at a
+    fraction of its cost. torch: ``torch.linalg.lu_factor_ex``; on CPU the pivots
+    are host memory already, on CUDA the swaps are applied on the device.
+    CuPy: ``cupyx.scipy.linalg.lu(permute_l=True)``. Other namespaces have no
+    LU: the Q of a QR (same span) is returned.
+    """
+    xp = array_namespace(Y)
+    l = Y.shape[1]
+    if is_numpy(xp):
+        import scipy.linalg
+
+        with warnings.catch_warnings():
+            # an exactly singular U is harmless here: P L has full column rank
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            LU, piv = scipy.linalg.lu_factor(Y, overwrite_a=True, check_finite=False)
+        rows, cols = np.triu_indices(l)
+        LU[rows, cols] = 0.0
+        LU[np.arange(l), np.arange(l)] = 1.0
+        return _permute_rows_from_pivots(LU, piv.tolist(), xp)
+    if is_torch(xp):
+        import torch
+
+        LU, piv, _ = torch.linalg.lu_factor_ex(Y)  # no error on exactly singular U
+        L = torch.tril(LU, -1)
+        L.diagonal().fill_(1)
+        piv = piv.to(torch.int64) - 1
+        if Y.device.type == "cpu":
+            return _permute_rows_from_pivots(L, piv.tolist(), xp)
+        return _permute_rows_torch(L, piv)
+    if is_cupy(xp):
+        import cupyx.scipy.linalg
+
+        return cupyx.scipy.linalg.lu(Y, permute_l=True, check_finite=False)[0]
+    return orthonormalize(Y)
+
+
+def normalize(Y: Any, normalizer: str) -> Any:
+    """Normalise an intermediate power-iteration block."""
+    if normalizer == "lu":
+        return lu_basis(Y)
+    if normalizer == "qr":
+        return qr_factor(Y, sign_fix=False)[0]
+    return Y
+
+
+# -- small dense factorizations -----------------------------------------------------
+
+
+def svd_small(M: Any) -> tuple[Any, Any, Any]:
+    """Reduced SVD of a small or thin matrix."""
+    xp = array_namespace(M)
+    if is_numpy(xp):
+        import scipy.linalg
+
+        return scipy.linalg.svd(M, full_matrices=False, overwrite_a=True, check_finite=False)
+    return xp.linalg.svd(M, full_matrices=False)
+
+
+#: Largest ``(sigma_1 / sigma_k)^2`` for which :func:`top_svd_tall` uses the
+#: Gram matrix (float64 only): the squared condition number multiplies the
+#: rounding error, so this keeps ~1e-12 relative accuracy (12 of 16 digits).
+GRAM_CONDITION_LIMIT = 1e4
+
+
+def top_svd_tall(M: Any, rank: int) -> tuple[Any, Any, Any]:
+    """Leading ``rank`` singular triplets ``M ≈ W diag(S) Zh`` of a tall ``n x l`` M.
+
+    float64 fast path: ``eigh`` of the ``l x l`` Gram matrix ``M^T M`` (a
+    symmetric rank-l update, an ``l x l`` eigensolver and one ``n x l x rank``
+    product, about a quarter of the cost of LAPACK's gesdd here), used only
+    when ``(sigma_1/sigma_rank)^2 <= GRAM_CONDITION_LIMIT``, so that ``S`` and
+    the orthogonality of ``W`` stay accurate to ~1e-12. Otherwise (and for
+    float32) the SVD of :func:`svd_small`.
+    """
+    xp = array_namespace(M)
+    if M.dtype == xp.float64:
+        lam, V = xp.linalg.eigh(M.T @ M)  # ascending
+        top, kth = float(lam[-1]), float(lam[-rank])
+        if kth > 0.0 and top <= GRAM_CONDITION_LIMIT * kth:
+            lam = xp.flip(lam[-rank:], axis=0)
+            V = xp.flip(V[:, -rank:], axis=1)
+            S = xp.sqrt(lam)
+            return (M @ V) / S[None, :], S, V.T
+    W, S, Zh = svd_small(M)
+    return W[:, :rank], S[:rank], Zh[:rank, :]
+
+
+def solve_triangular_upper(R: Any, B: Any) -> Any:
+    """``R^{-1} B`` for upper-triangular square ``R``."""
+    xp = array_namespace(R, B)
+    if is_numpy(xp):
+        import scipy.linalg
+
+        return scipy.linalg.solve_triangular(R, B, lower=False, check_finite=False)
+    if is_torch(xp):
+        import torch
+
+        return torch.linalg.solve_triangular(R, B, upper=True)
+    if is_cupy(xp):
+        import cupyx.scipy.linalg
+
+        return cupyx.scipy.linalg.solve_triangular(R, B, lower=False)
+    return xp.linalg.solve(R, B)  # standard: no triangular solve in the array API
+
+
+def flip_signs(U: Any, Vh: Any) -> tuple[Any, Any]:
+    """Deterministic signs: the largest-magnitude entry of each column of U is > 0.
+
+    The same convention as scikit-learn's ``svd_flip`` (U-based), written
+    without a gather: column ``j`` is flipped when ``-min(U[:, j]) > max(U[:, j])``.
+    """
+    xp = array_namespace(U)
+    flip = -xp.min(U, axis=0) > xp.max(U, axis=0)
+    s = xp.where(flip, -xp.ones_like(U[0, :]), xp.ones_like(U[0, :]))
+    U = U * s[None, :]
+    if Vh is not None:
+        Vh = Vh * s[:, None]
+    return U, Vh
+
+
+def cpqr_pivots(S: Any, k: int) -> list[int]:
+    """First ``k`` column pivots of a column-pivoted QR of the small sketch ``S``.
+
+    NumPy: LAPACK geqp3 through ``scipy.linalg.qr(pivoting=True)``. Other
+    backends: greedy column pivoting with Gram-Schmidt updates of the residual
+    sketch, written in the array API (``S`` is ``l x n`` with small ``l``, so
+    ``k`` rank-one updates cost ``O(k l n)``); each step reads one pivot index.
+    Both pick the column of largest residual norm, ties to the lowest index.
+    """
+    xp = array_namespace(S)
+    if is_numpy(xp):
+        import scipy.linalg
+
+        _, piv = scipy.linalg.qr(S, mode="r", pivoting=True, check_finite=False)
+        return [int(p) for p in piv[:k]]
+    n = S.shape[1]
+    dev = device_of(S)
+    index = xp.arange(n, device=dev)
+    chosen = xp.zeros((n,), dtype=xp.bool, device=dev)
+    residual = S
+    pivots: list[int] = []
+    for _ in range(k):
+        norms = xp.sum(residual * residual, axis=0)
+        norms = xp.where(chosen, -xp.ones_like(norms), norms)
+        p = int(xp.argmax(norms))
+        pivots.append(p)
+        chosen = chosen | (index == p)
+        col = residual[:, p]
+        nrm = float(xp.sqrt(xp.sum(col * col)))
+        if nrm == 0.0:
+            continue
+        q = col / nrm
+        residual = residual - q[:, None] * (q[None, :] @ residual)
+    return pivots
+
+
+def index_array(values: np.ndarray, xp: Any, device: Any) -> Any:
+    """Host integer indices as an int64 array of ``xp`` on ``device``."""
+    return from_host(np.asarray(values, dtype=np.int64), xp, dtype=xp.int64, device=device)
+
+
+def eps(xp: Any, dtype: Any) -> float:
+    return float(xp.finfo(dtype).eps)
