@@ -13,7 +13,9 @@ import importlib as _importlib
 
 from . import random
 from .diagonal import DiagonalEstimate, diagonal_hutchinson, xdiag
+from .lowrank import nystrom, rqr, rsvd
 from .operators import LinearOperator, as_operator, dot_test
+from .rangefinder import RangeFinderResult, adaptive_range_finder, range_finder
 from .shift import (
     kernel_offsets,
     shift_correlate,
@@ -23,6 +25,7 @@ from .shift import (
     sketch_grid,
 )
 from .sketching import sketch
+from .streaming import single_pass_svd
 from .trace import (
     TRACE_METHODS,
     TraceEstimate,
@@ -33,10 +36,6 @@ from .trace import (
     xnystrace,
     xtrace,
 )
-from .lowrank import nystrom, rqr, rsvd
-from .operators import LinearOperator, as_operator, dot_test
-from .rangefinder import RangeFinderResult, adaptive_range_finder, range_finder
-from .streaming import single_pass_svd
 
 __version__ = "0.1.0"
 
