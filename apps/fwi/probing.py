@@ -410,8 +410,8 @@ def nyquist_subsample(traces: Any, dt: float, /, *, energy_tol: float = 1e-6) ->
     >>> from randla.apps.wave import ricker
     >>> from randla.apps.fwi import nyquist_subsample
     >>> t = np.arange(1000) * 1e-3
-    >>> nyquist_subsample(ricker(t, f0=10.0), 1e-3)  # f_max ~ 32 Hz
-    15
+    >>> nyquist_subsample(ricker(t, f0=10.0), 1e-3)  # f_max ~ 31 Hz: 1/(16 dt) = 62.5 Hz > 2 f_max
+    16
     """
     dt = float(dt)
     if not (math.isfinite(dt) and dt > 0):
