@@ -90,7 +90,7 @@ def make_strategy(history: Any = None, /, *, rng: Any = None) -> WavefieldHistor
     >>> from randla.apps.fwi import Probed, make_strategy
     >>> template = Probed(8, "rademacher")
     >>> s = make_strategy(template, rng=1)
-    >>> s is not template, s.num_probes_requested
+    >>> s is not template, s.num_probes
     (True, 8)
     """
     if history is None:

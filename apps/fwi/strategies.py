@@ -205,11 +205,17 @@ class _TimeCompressed(WavefieldHistory):
     def _offset(self, stride: int) -> int:
         return 0
 
+    def _min_rows(self) -> int:
+        """Fewest kept time samples the probes need (``subsample="auto"``)."""
+        return 1
+
     def _stride(self, context: Any) -> int:
         if self.subsample != "auto":
             return int(self.subsample)
         traces = self._data if self._data is not None else context.geometry.wavelet
-        return nyquist_subsample(traces, context.dt)
+        nyquist = nyquist_subsample(traces, context.dt)
+        # keep at least as many samples as probes: every offset keeps >= nt // k rows
+        return max(1, min(nyquist, int(context.nt) // self._min_rows()))
 
     # -- the seam ------------------------------------------------------------------
 
@@ -312,8 +318,9 @@ class _TimeCompressed(WavefieldHistory):
 
     @property
     def num_probes(self) -> int:
-        """Columns of the probe matrix (after :meth:`setup`)."""
-        return int(self._num_probes) if self.probes is not None else 0
+        """Columns of the probe matrix: those of the current shot after
+        :meth:`setup`, the requested number before."""
+        return int(self.probes.shape[1]) if self.probes is not None else int(self._requested)
 
     @property
     def nbytes(self) -> int:
@@ -356,7 +363,9 @@ class Probed(_TimeCompressed):
         ``num_probes // 2`` clipped to ``[4, 32]``.
     subsample : int or "auto", default 1
         Keep every ``k``-th time step (random offset, unbiased);
-        ``"auto"`` takes the Nyquist rate of the bound data or the wavelet.
+        ``"auto"`` takes the Nyquist rate of the bound data or the wavelet
+        (:func:`~randla.apps.fwi.nyquist_subsample`), capped so that at least
+        ``num_probes`` time samples remain.
     blas_threads : int or None, default 1
         BLAS threads of the accumulation GEMMs (NumPy path); ``None`` leaves
         the BLAS setting alone. One thread matches the engine's
@@ -404,21 +413,25 @@ class Probed(_TimeCompressed):
     def __init__(self, num_probes: int, kind: str = "rademacher", rng: Any = None, *,
                  imaging: ImagingCondition | None = None, block: int | str = "auto",
                  subsample: int | str = 1, blas_threads: int | None = 1) -> None:
-        self.num_probes_requested = check_num_probes(num_probes)
+        self._requested = check_num_probes(num_probes)
         self.kind = check_kind(kind)
         super().__init__(imaging=imaging, block=block, subsample=subsample, blas_threads=blas_threads)
         self._rng = as_generator(rng)
 
     def spawn(self, *, rng: Any = None) -> "Probed":
         """A fresh, unbound copy with the same options and a new ``rng``."""
-        return Probed(self.num_probes_requested, self.kind, rng, imaging=self.imaging, block=self.block,
+        return Probed(self._requested, self.kind, rng, imaging=self.imaging, block=self.block,
                       subsample=self.subsample, blas_threads=self.blas_threads)
 
     def _offset(self, stride: int) -> int:
         return int(self._rng.integers(0, stride)) if stride > 1 else 0
 
+    def _min_rows(self) -> int:
+        r = self._requested
+        return r + 2 if self.kind == "dft" else r
+
     def _draw(self, context: Any, stride: int, offset: int, num_rows: int) -> np.ndarray:
-        r, nt = self.num_probes_requested, int(context.nt)
+        r, nt = self._requested, int(context.nt)
         if r > nt:
             raise ValueError(f"num_probes = {r} exceeds the number of time steps nt = {nt}")
         if self.kind in ORTHOGONAL_KINDS and r > num_probes_limit(self.kind, num_rows):
@@ -437,7 +450,7 @@ class Probed(_TimeCompressed):
         return time_probes(self.kind, num_rows, r, rng=self._rng, data=data)
 
     def __repr__(self) -> str:
-        return (f"Probed({self.num_probes_requested}, {self.kind!r}, imaging={self.imaging!r}, "
+        return (f"Probed({self._requested}, {self.kind!r}, imaging={self.imaging!r}, "
                 f"block={self.block!r}, subsample={self.subsample!r})")
 
 
@@ -502,6 +515,7 @@ class OnTheFlyDFT(_TimeCompressed):
     def __init__(self, frequencies: Sequence[float], *, imaging: ImagingCondition | None = None,
                  block: int | str = "auto", subsample: int = 1, blas_threads: int | None = 1) -> None:
         freqs = check_frequencies(frequencies, None)
+        self._requested = 2 * freqs.size - int(np.count_nonzero(freqs == 0.0))
         if subsample == "auto":
             raise ValueError("OnTheFlyDFT needs an integer subsample (its frequencies fix the band)")
         super().__init__(imaging=imaging, block=block, subsample=subsample, blas_threads=blas_threads)
