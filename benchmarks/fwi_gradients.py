@@ -10,7 +10,8 @@ Tables printed:
    saving nt / r of the accumulator), plus the fitted decay exponent of the
    Rademacher error (theory: -1/2);
 2. time and memory per gradient: full storage, optimal checkpointing, the
-   on-the-fly DFT and probing, as ratios to full storage (median of
+   on-the-fly DFT and probing (``block=1`` is the naive per-step rank-1
+   update), as ratios to full storage (median of
    interleaved repeats, BLAS on one thread like the single-threaded
    propagator), with the bytes each strategy holds and the peak of traced
    allocations during the gradient (tracemalloc).
@@ -148,6 +149,7 @@ def main(argv=None) -> None:
             ("probed data_qr r=32", Probed(32, "data_qr")),
             ("probed data_qr r=64", Probed(64, "data_qr")),
             ("probed data_qr r=64 block=64", Probed(64, "data_qr", block=64)),
+            ("probed data_qr r=64 block=1 (rank-1/step)", Probed(64, "data_qr", block=1)),
             ("probed data_qr r=64 Nyquist subsample", Probed(64, "data_qr", subsample="auto")),
             ("probed rademacher r=64 Nyquist", Probed(64, "rademacher", subsample="auto")),
         ]

@@ -3,8 +3,9 @@
 Default problem: ``overthrust_model((201, 81), spacing=15 m)`` (3 km x 1.2 km,
 20-point sponge), 16 surface shots with 201 receivers, 8 Hz Ricker, 2 s of
 recording (~1800 time steps at 0.8 x the critical dt), starting model = the
-true model smoothed with a 6-cell Gaussian; the top 6 rows (90 m, around
-sources and receivers) and a 2-cell frame on the other edges are fixed.
+true model smoothed with a 6-cell Gaussian except the top 90 m (6 rows, the
+near surface around sources and receivers, taken as known like a water
+layer), which stay fixed together with a 2-cell frame on the other edges.
 
 Printed:
 
@@ -81,7 +82,9 @@ def main(argv=None) -> None:
         # -- RTM -----------------------------------------------------------------------
         rtm_runs = () if args.skip_rtm else (("exact (full storage)", FullStorage()),
                                              ("probed data_qr r=32", Probed(32, "data_qr")),
-                                             ("probed data_qr r=64", Probed(64, "data_qr")))
+                                             ("probed data_qr r=64", Probed(64, "data_qr")),
+                                             ("probed rademacher r=32", Probed(32, "rademacher")),
+                                             ("probed rademacher r=64", Probed(64, "rademacher")))
         background = true.with_vp(smooth(true.vp, sigma=8.0))
         print("\n== RTM (smooth background), images vs the exact image ==")
         print(f"{'strategy':28s} {'seconds':>8s} {'MB/shot':>8s} {'nt N/held':>9s} {'cosine':>8s} "
@@ -105,11 +108,15 @@ def main(argv=None) -> None:
         if args.skip_fwi:
             return
         # -- FWI -----------------------------------------------------------------------
-        start_model = true.with_vp(smooth(true.vp, sigma=6.0))
-        # fixed: the top rows around the sources and receivers, and a 2-cell frame
-        # (edge cells also collect the gradient summed over the absorbing layer)
+        # start: the true model smoothed, except a known near surface (the top rows,
+        # like a water layer), which stays fixed together with a 2-cell frame (edge
+        # cells also collect the gradient summed over the absorbing layer)
+        top = int(round(90.0 / spacing))
+        vp0 = np.asarray(smooth(true.vp, sigma=6.0 * 15.0 / spacing)).copy()
+        vp0[:, :top] = np.asarray(true.vp)[:, :top]
+        start_model = true.with_vp(vp0)
         mask = np.zeros(true.shape, dtype=bool)
-        mask[2:-2, 6:-2] = True
+        mask[2:-2, top:-2] = True
         saved["start_vp"] = np.asarray(start_model.vp)
         print(f"\n== FWI, {maxiter} L-BFGS-B iterations, bounds 2000-6000 m/s ==")
         runs = {}

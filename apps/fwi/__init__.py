@@ -1,4 +1,4 @@
-"""randla.apps.fwi: probed imaging conditions, RTM and FWI at r*N memory.
+"""randla.apps.fwi: probed imaging conditions, RTM and FWI at ``r N`` memory.
 
 Wavefield-history strategies for the engine's seam
 (:mod:`randla.apps.wave.history`) that compress the time axis:

@@ -192,8 +192,11 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
         its max, capped at the largest velocity every geometry's ``dt``
         keeps stable. An explicit ``vmax`` must keep every ``dt`` stable.
     mask : array of bool, model.shape, optional
-        True where the model may change (e.g. False in the water layer or
-        near the sources); masked cells are fixed by equal bounds.
+        True where the model may change; masked cells keep their starting
+        values (equal bounds), so they must be right: a water layer or a
+        known near surface around sources and receivers. Freezing a 1-2 cell
+        frame on the other edges is advisable too: edge cells also collect
+        the gradient summed over the absorbing layer.
     redraw : bool, default False
         New probes at every evaluation (stochastic gradients).
     true_vp : array, model.shape, optional
