@@ -16,15 +16,10 @@ M. Louboutin et al., Geoscientific Model Development 12, 1165-1187, 2019.
 
 from __future__ import annotations
 
+from .builders import layered_anomaly_model, layered_model, overthrust_model, smooth
 from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
 from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
-from .model import (
-    Model,
-    layered_anomaly_model,
-    layered_model,
-    overthrust_model,
-    smooth,
-)
+from .model import Model
 from .operators import (
     adjoint,
     born,

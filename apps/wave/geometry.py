@@ -27,7 +27,7 @@ __all__ = ["Geometry", "PointInterpolator", "TimeAxis", "ricker"]
 
 @dataclass(frozen=True)
 class TimeAxis:
-    """Uniform time axis ``t_n = start + n step``, ``n = 0 .. num - 1``.
+    """Uniform time axis ``t_n = start + n step`` for ``0 <= n < num``.
 
     Parameters
     ----------

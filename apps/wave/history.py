@@ -40,12 +40,26 @@ For one shot the propagator calls, in this order::
   with ``u^{-1} = u^{-2} = 0``. By summation by parts this equals
   ``-(1/dt^2) sum_t u^t * (v^t - 2 v^{t+1} + v^{t+2})`` (``v^{nt} = v^{nt+1} =
   0``), so a strategy may accumulate ``u`` instead of ``u_tt``. In matrix
-  form, with ``U`` and ``V`` the ``(nt, N)`` histories and ``D2`` the lower
-  bidiagonal-plus-one second-difference matrix (1 on the diagonal, -2 on the
-  first and 1 on the second subdiagonal): ``g = -(1/dt^2) diag(V^T D2 U)``;
+  form, with ``U`` and ``V`` the ``(nt, N)`` histories and ``D2`` the
+  lower-triangular Toeplitz second-difference matrix (1 on the diagonal, -2
+  on the first and 1 on the second subdiagonal): ``g = -(1/dt^2) diag(V^T D2 U)``;
   ``context.imaging_scale`` is ``-1/dt^2``. The result is exact for this
   discretisation: it is the adjoint of the Born operator to rounding. The
   engine then maps ``g`` to the physical grid with ``model.pad_adjoint``.
+* **What v is.** With ``a = dt^2 / (m + damp dt/2)`` and
+  ``b = 2 m / (m + damp dt/2)`` (padded grid), the engine computes
+  ``v^k = a lap(v^{k+1}) + b (v^{k+1} - v^{k+2}) + v^{k+2} + a P^T r^k`` for
+  ``k = nt-1 .. 0`` (``r`` the residual or data-space vector); ``v`` is ``a``
+  times the Lagrange multiplier of the discrete forward recursion, which is
+  why the imaging condition above carries ``1/dt^2`` and no ``m``.
+* **Context.** :class:`~randla.apps.wave.HistoryContext` gives ``nt``,
+  ``dt``, ``shape``, ``ndim``, ``spacing``, ``dtype``, ``xp``, ``device``,
+  ``model``, ``geometry`` (read only), ``imaging_scale`` and
+  ``num_advanced_steps``, and the methods ``initial_state()``,
+  ``new_state()``, ``capture(out=None)`` and
+  ``advance(state, t, out=None, observe=None)``
+  (states are :class:`~randla.apps.wave.ForwardState`: ``t``, ``field``,
+  ``previous``, ``is_zero``, ``nbytes``).
 * **Memory.** ``nbytes`` is the number of bytes the strategy currently holds
   (stored fields, snapshots, accumulators, scratch), counted from the arrays'
   sizes; strategies report it honestly so they can be compared.
@@ -58,7 +72,17 @@ For one shot the propagator calls, in this order::
   ``advance`` are counted in ``context.num_advanced_steps``.
 * **Reuse.** A strategy object may be reused for another shot; ``setup``
   must reset it. ``exact`` (class attribute) says whether ``gradient()`` is
-  exact (True here; randomized strategies set False).
+  exact (True here; randomized strategies set False). The context holds the
+  engine's buffers: drop it (or call ``setup`` again) before pickling a
+  strategy to another process.
+* **Sweeps.** :func:`~randla.apps.wave.gradient` and
+  :func:`~randla.apps.wave.jacobian_adjoint` drive ``observe`` with the
+  forward sweep, :func:`~randla.apps.wave.gauss_newton` with the background
+  field of its Born sweep; the adjoint sweep is driven by the residual
+  (respectively by the data-space vector).
+* **Backends.** ``u`` and ``v`` live on the model's backend (NumPy, CuPy, a
+  torch tensor...): a strategy works on them with ``context.xp`` only, so it
+  runs wherever the engine runs.
 
 Writing a new strategy (e.g. a probed one) needs only this module; see
 :class:`FullStorage` for the simplest complete example.
@@ -81,7 +105,7 @@ import numpy as np
 
 from randla._compat import is_numpy, nbytes
 
-from .kernels_cpu import accumulate_imaging
+from .kernels_cpu import accumulate_checkpoint, accumulate_imaging
 
 __all__ = [
     "Checkpointing",
@@ -103,6 +127,44 @@ class WavefieldHistory:
         Whether :meth:`gradient` is exact (class attribute).
     context : HistoryContext or None
         Set by :meth:`setup`.
+
+    References
+    ----------
+    M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
+    randomized trace estimation", 2021 (probed strategies built on this seam).
+
+    Examples
+    --------
+    A complete strategy in a few lines: keep every field (copies!) and apply
+    the imaging condition in its summation-by-parts form.
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import (FullStorage, Geometry, WavefieldHistory,
+    ...                               gradient, layered_model)
+    >>> class KeepAll(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.u, self.v = {}, {}
+    ...     def observe(self, t, u):
+    ...         self.u[t] = np.array(u, copy=True)
+    ...     def correlate(self, t, v):
+    ...         self.v[t] = np.array(v, copy=True)
+    ...     def gradient(self):
+    ...         ctx, zero = self.context, 0.0
+    ...         v = lambda t: self.v.get(t, zero)
+    ...         image = sum(self.u[t] * (v(t) - 2 * v(t + 1) + v(t + 2)) for t in range(ctx.nt))
+    ...         return ctx.imaging_scale * image
+    ...     @property
+    ...     def nbytes(self):
+    ...         return sum(x.nbytes for x in (*self.u.values(), *self.v.values()))
+    >>> model = layered_model((30, 24), spacing=10.0, nbl=5, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[150.0, 20.0]],
+    ...                 rec_positions=[[x, 20.0] for x in range(0, 300, 30)], tn=0.1)
+    >>> d_obs = np.zeros((geom.nt, geom.nrec))
+    >>> _, g1 = gradient(model, geom, d_obs, history=KeepAll())
+    >>> _, g2 = gradient(model, geom, d_obs, history=FullStorage())
+    >>> bool(np.allclose(g1, g2, rtol=1e-10, atol=0))
+    True
     """
 
     exact: ClassVar[bool] = True
@@ -175,7 +237,6 @@ class FullStorage(WavefieldHistory):
         self._fields = _zeros(context, (nt,) + shape)
         self._image = _zeros(context, shape)
         self._numpy = is_numpy(context.xp)
-        self._scratch = np.empty(shape, dtype=self._fields.dtype) if self._numpy else None
         self._zero = _zeros(context, shape)
 
     def observe(self, t: int, u: Any, /) -> None:
@@ -187,13 +248,11 @@ class FullStorage(WavefieldHistory):
 
     def correlate(self, t: int, v: Any, /) -> None:
         self._require_context()
-        u0 = self._fields[t]
-        u1 = self._fields[t - 1] if t >= 1 else self._zero
-        u2 = self._fields[t - 2] if t >= 2 else self._zero
+        u0 = self._fields[t, ...]
+        u1 = self._fields[t - 1, ...] if t >= 1 else self._zero
+        u2 = self._fields[t - 2, ...] if t >= 2 else self._zero
         if self._numpy:
-            np.copyto(self._scratch, v)
-            accumulate_imaging(self._image.reshape(-1), self._scratch.reshape(-1),
-                               u0.reshape(-1), u1.reshape(-1), u2.reshape(-1))
+            accumulate_imaging(self._image, v, u0, u1, u2)
         else:
             self._image = self._image + v * (u0 - 2 * u1 + u2)
 
@@ -205,10 +264,7 @@ class FullStorage(WavefieldHistory):
     def nbytes(self) -> int:
         if self.context is None:
             return 0
-        total = nbytes(self._fields) + nbytes(self._image) + nbytes(self._zero)
-        if self._scratch is not None:
-            total += int(self._scratch.nbytes)
-        return total
+        return nbytes(self._fields) + nbytes(self._image) + nbytes(self._zero)
 
 
 # -- optimal (binomial) checkpointing --------------------------------------------
@@ -444,7 +500,7 @@ class Checkpointing(WavefieldHistory):
         # g += v^t (u^t - 2 u^{t-1}) + v^{t+1} u^{t-1}  (the u^{t-2} term, shifted)
         u_t, u_tm1 = state.field, state.previous
         if self._numpy:
-            _ckpt_accumulate(self._image, v, u_t, u_tm1, self._v_next)
+            accumulate_checkpoint(self._image, v, u_t, u_tm1, self._v_next)
         else:
             self._image = self._image + v * (u_t - 2 * u_tm1) + self._v_next * u_tm1
             self._store_v(v)
@@ -470,12 +526,4 @@ class Checkpointing(WavefieldHistory):
         total = nbytes(self._image) + nbytes(self._v_next)
         total += sum(state.nbytes for state in self._states.values())
         return total
-
-
-def _ckpt_accumulate(image: np.ndarray, v: np.ndarray, u_t: np.ndarray, u_tm1: np.ndarray,
-                     v_next: np.ndarray) -> None:
-    """NumPy path: image += v (u_t - 2 u_tm1) + v_next u_tm1; v_next <- v."""
-    image += v * (u_t - 2 * u_tm1)
-    image += v_next * u_tm1
-    np.copyto(v_next, v)
 

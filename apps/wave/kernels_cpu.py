@@ -28,6 +28,7 @@ from numba import njit, prange
 from numba.extending import overload
 
 __all__ = [
+    "accumulate_checkpoint",
     "accumulate_imaging",
     "born_source",
     "get_step",
@@ -101,18 +102,27 @@ def _step2_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice
             up[p] = a[p] * _lap2(u, p, s, w0, w1, c0) + b[p] * (u[p] - up[p]) + up[p]
 
 
+_BLOCK_J = 64  # rows per block in 3-D: 2R+1 planes x BLOCK_J rows stay in L2
+
+
 def _step3_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+    # 2.5-D blocking: for a block of rows j, sweep all planes i, so the planes
+    # i-R..i+R of that block are reused from cache instead of re-read.
     w0, w1, w2 = w
     R = len(w0) - 1
     n0, n1, n2 = shape
     s1 = _U(n2)
     s0 = _U(n1) * s1
-    for i in prange(R, n0 - R):
-        for j in range(R, n1 - R):
-            base = _U(i) * s0 + _U(j) * s1
-            for k in range(R, n2 - R):
-                p = base + _U(k)
-                up[p] = a[p] * _lap3(u, p, s0, s1, w0, w1, w2, c0) + b[p] * (u[p] - up[p]) + up[p]
+    nblocks = (n1 - 2 * R + _BLOCK_J - 1) // _BLOCK_J
+    for blk in prange(nblocks):
+        jb = R + blk * _BLOCK_J
+        je = min(jb + _BLOCK_J, n1 - R)
+        for i in range(R, n0 - R):
+            for j in range(jb, je):
+                base = _U(i) * s0 + _U(j) * s1
+                for k in range(R, n2 - R):
+                    p = base + _U(k)
+                    up[p] = a[p] * _lap3(u, p, s0, s1, w0, w1, w2, c0) + b[p] * (u[p] - up[p]) + up[p]
 
 
 _step2 = njit(**_OPTS)(_step2_body)
@@ -168,10 +178,51 @@ def born_source(du, u_next, u_cur, u_prev, scaled_dm):
 
 
 @njit(**_OPTS)
+def _imaging2(g, v, u0, u1, u2):
+    for i in range(g.shape[0]):
+        gi, vi, a, b, c = g[i], v[i], u0[i], u1[i], u2[i]
+        for j in range(gi.shape[0]):
+            gi[j] += vi[j] * (a[j] - (b[j] + b[j]) + c[j])
+
+
+@njit(**_OPTS)
+def _imaging3(g, v, u0, u1, u2):
+    for i in range(g.shape[0]):
+        for k in range(g.shape[1]):
+            gi, vi, a, b, c = g[i, k], v[i, k], u0[i, k], u1[i, k], u2[i, k]
+            for j in range(gi.shape[0]):
+                gi[j] += vi[j] * (a[j] - (b[j] + b[j]) + c[j])
+
+
 def accumulate_imaging(g, v, u0, u1, u2):
-    """``g += v * (u0 - 2 u1 + u2)`` on flat contiguous arrays."""
-    for p in range(g.shape[0]):
-        g[p] += v[p] * (u0[p] - (u1[p] + u1[p]) + u2[p])
+    """``g += v * (u0 - 2 u1 + u2)`` on 2-D or 3-D arrays (views allowed)."""
+    (_imaging2 if g.ndim == 2 else _imaging3)(g, v, u0, u1, u2)
+
+
+@njit(**_OPTS)
+def _checkpoint2(g, v, u_t, u_tm1, v_next):
+    for i in range(g.shape[0]):
+        gi, vi, a, b, c = g[i], v[i], u_t[i], u_tm1[i], v_next[i]
+        for j in range(gi.shape[0]):
+            x = vi[j]
+            gi[j] += x * (a[j] - (b[j] + b[j])) + c[j] * b[j]
+            c[j] = x
+
+
+@njit(**_OPTS)
+def _checkpoint3(g, v, u_t, u_tm1, v_next):
+    for i in range(g.shape[0]):
+        for k in range(g.shape[1]):
+            gi, vi, a, b, c = g[i, k], v[i, k], u_t[i, k], u_tm1[i, k], v_next[i, k]
+            for j in range(gi.shape[0]):
+                x = vi[j]
+                gi[j] += x * (a[j] - (b[j] + b[j])) + c[j] * b[j]
+                c[j] = x
+
+
+def accumulate_checkpoint(g, v, u_t, u_tm1, v_next):
+    """``g += v (u_t - 2 u_tm1) + v_next u_tm1``, then ``v_next <- v`` (2-D/3-D, views allowed)."""
+    (_checkpoint2 if g.ndim == 2 else _checkpoint3)(g, v, u_t, u_tm1, v_next)
 
 
 # -- whole sweeps (no Python in the time loop) ---------------------------------------------

@@ -382,6 +382,13 @@ class Propagator:
         ``None`` or 1: single-threaded Numba kernels (default). ``> 1``: the
         ``prange`` kernels with that many threads.
 
+    Notes
+    -----
+    The reference backend injects and interpolates with dense
+    ``(num_points, N)`` matrices and allocates a new field per step: it is
+    meant for small grids (tests, torch/array_api_strict checks), not for
+    production runs.
+
     Raises
     ------
     ValueError
@@ -425,13 +432,23 @@ class Propagator:
         self.weights = w
         self.center = c0
         m_pad = model.pad(model.m)
+        self._m_padded = m_pad
         half = model.damp * (dt / 2.0)
-        denom = m_pad + half
-        self._a_padded = (dt * dt) / denom
-        self._b_padded = (2.0 * m_pad) / denom
-        self._inv_denom = 1.0 / denom
-        self.a_storage = self._embed(self._a_padded)
-        self.b_storage = self._embed(self._b_padded)
+        if is_numpy(xp):
+            # in place, into the storage arrays: no full-size temporaries
+            self.a_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            self.b_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
+            a_in, b_in = self.a_storage[self.inner], self.b_storage[self.inner]
+            np.add(m_pad, half, out=a_in)
+            np.divide(dt * dt, a_in, out=a_in)                   # a = dt^2 / (m + damp dt/2)
+            np.multiply(m_pad, a_in, out=b_in)
+            b_in *= 2.0 / (dt * dt)                              # b = 2 m / (m + damp dt/2)
+            self._a_padded = a_in
+        else:
+            denom = m_pad + half
+            self._a_padded = (dt * dt) / denom
+            self.a_storage = self._embed(self._a_padded)
+            self.b_storage = self._embed((2.0 * m_pad) / denom)
         self.np_dtype = np.float32 if self.dtype == xp.float32 else np.float64
         self.backend = self._make_backend(kernel)
         self._point_cache: dict = {}
@@ -472,7 +489,7 @@ class Propagator:
     def forward(self, geometry: Geometry, *, wavelet: Any = None, history: Any = None,
                 save: bool = False) -> tuple[Any, Any]:
         """Forward sweep: returns ``(d, U)``, ``d`` of shape (nt, nrec) and
-        ``U`` (nt, *padded_shape) if ``save`` else ``None``."""
+        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``."""
         be = self.backend
         nt = geometry.nt
         wavelet = geometry.wavelet if wavelet is None else wavelet
@@ -515,7 +532,7 @@ class Propagator:
                 save: bool = False) -> tuple[Any, Any]:
         """Adjoint sweep driven by receiver data (nt, nrec): returns
         ``(q, V)``, ``q[n] = S^T v^{n+1}`` (nt, nsrc; ``q[nt-1] = 0``) and the
-        adjoint fields ``V`` (nt, *padded_shape) if ``save``."""
+        adjoint fields ``V`` of shape ``(nt, *padded_shape)`` if ``save``."""
         be = self.backend
         nt = geometry.nt
         src = self._points(geometry.src)
@@ -562,7 +579,7 @@ class Propagator:
         wavelet = geometry.wavelet
         src = self._points(geometry.src)
         rec = self._points(geometry.rec)
-        sdm = be.from_padded(dm_padded * self._inv_denom)
+        sdm = be.from_padded(dm_padded * (self._a_padded * (1.0 / (self.dt * self.dt))))
         ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
         if history is not None:
             history.setup(ctx)

@@ -147,8 +147,10 @@ def second_derivative_weights(space_order: int, /) -> np.ndarray:
 
 
 def stencil_bound(space_order: int, /) -> float:
-    """``sum_j |w_j|`` of the full centred stencil: the 1-D operator's largest
-    eigenvalue magnitude times ``h^2`` (reached at the Nyquist wavenumber).
+    """Sum of the absolute weights of the full centred stencil.
+
+    It is the largest eigenvalue magnitude of the 1-D operator times ``h^2``
+    (reached at the Nyquist wavenumber).
 
     Used for the CFL limit: the leapfrog scheme with Laplacian ``L`` is stable
     iff ``dt^2 c_max^2 rho(-L) <= 4``, and ``rho(-L) <= sum_axes bound / h_axis^2``.

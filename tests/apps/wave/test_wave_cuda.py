@@ -1,7 +1,11 @@
 """numba.cuda kernels agree with the CPU kernels and the reference (CUDA simulator, tiny grids)."""
 
+import os
+
 import numpy as np
 import pytest
+
+from randla._compat import to_host
 
 from randla.apps.wave import Geometry, Model, adjoint, born, forward, layered_model, reference_step
 from randla.apps.wave.stencil import _axis_weights
@@ -11,19 +15,34 @@ from wave_helpers import random_positions
 pytestmark = pytest.mark.cudasim
 
 
+def _device_model(model):
+    """The model on the CUDA device: NumPy under the simulator, CuPy on a GPU."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return model, np.asarray
+    cupy = pytest.importorskip("cupy")
+    gpu = Model(cupy.asarray(model.vp), spacing=model.spacing, nbl=model.nbl,
+                space_order=model.space_order)
+    return gpu, cupy.asarray
+
+
 def test_cuda_operators_match_numba_2d():
     rng = np.random.default_rng(0)
     model = layered_model((12, 10), spacing=10.0, nbl=2, space_order=4, dtype=np.float32)
-    geom = Geometry(model, src_positions=random_positions(rng, model, 2),
-                    rec_positions=random_positions(rng, model, 3), tn=0.012, f0=40.0)
+    src, rec = random_positions(rng, model, 2), random_positions(rng, model, 3)
+    geom = Geometry(model, src_positions=src, rec_positions=rec, tn=0.012, f0=40.0)
+    gmodel, to_dev = _device_model(model)
+    ggeom = Geometry(gmodel, src_positions=src, rec_positions=rec, tn=0.012, f0=40.0)
+    host = to_host
     d_cpu = forward(model, geom)
-    d_gpu = forward(model, geom, kernel="cuda")
+    d_gpu = host(forward(gmodel, ggeom, kernel="cuda"))
     np.testing.assert_allclose(d_gpu, d_cpu, rtol=0, atol=1e-5 * np.abs(d_cpu).max())
     data = rng.standard_normal((geom.nt, geom.nrec)).astype(np.float32)
-    q_cpu, q_gpu = adjoint(model, geom, data), adjoint(model, geom, data, kernel="cuda")
+    q_cpu = adjoint(model, geom, data)
+    q_gpu = host(adjoint(gmodel, ggeom, to_dev(data), kernel="cuda"))
     np.testing.assert_allclose(q_gpu, q_cpu, rtol=0, atol=1e-5 * np.abs(q_cpu).max())
     dm = (1e-8 * rng.standard_normal(model.shape)).astype(np.float32)
-    b_cpu, b_gpu = born(model, geom, dm), born(model, geom, dm, kernel="cuda")
+    b_cpu = born(model, geom, dm)
+    b_gpu = host(born(gmodel, ggeom, to_dev(dm), kernel="cuda"))
     np.testing.assert_allclose(b_gpu, b_cpu, rtol=0, atol=1e-5 * np.abs(b_cpu).max())
 
 
