@@ -26,5 +26,5 @@ def test_demo_quick_writes_png(tmp_path, capsys):
 
     run(out=str(tmp_path), quick=True)
     text = capsys.readouterr().out
-    assert "probed data_qr, r=32" in text and "full storage" in text
+    assert "probed data_qr, r=64" in text and "full storage" in text
     assert (tmp_path / "fwi_gradients.png").stat().st_size > 1000
