@@ -78,6 +78,8 @@ axes[1].loglog(r, results["rademacher"][0][1] * np.sqrt(r[0] / r), "k--", label=
 axes[0].set(xlabel="probes r", ylabel="cosine similarity to exact", title="gradient similarity")
 axes[1].set(xlabel="probes r", ylabel="relative error", title="gradient error")
 for ax in axes:
+    ax.set_xticks(probe_counts, [str(r) for r in probe_counts])
+    ax.minorticks_off()
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
 fig.tight_layout()
@@ -88,6 +90,8 @@ fig.tight_layout()
 held_mb = [h / 1e6 for _, _, h in results["data_qr"]]
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.loglog(probe_counts, held_mb, "o-", label="probed (held)")
+ax.set_xticks(probe_counts, [str(r) for r in probe_counts])
+ax.minorticks_off()
 ax.axhline(full_bytes / 1e6, color="k", ls="--", label="full storage")
 ax.set(xlabel="probes r", ylabel="MB held per shot", title=f"memory (nt = {geom.nt})")
 ax.legend()

@@ -214,6 +214,17 @@ class ImagingCondition:
         True when the condition is ``s * sum_t v (D2 u)`` followed by
         :meth:`finalize`; strategies then correlate on the fly and never
         store the compressed adjoint field.
+
+    References
+    ----------
+    M. Louboutin and F. J. Herrmann, SEG 2021 (imaging conditions on
+    time-compressed fields).
+
+    Examples
+    --------
+    >>> from randla.apps.fwi import CrossCorrelation, ImagingCondition
+    >>> isinstance(CrossCorrelation(), ImagingCondition), CrossCorrelation().pointwise
+    (True, True)
     """
 
     forward_channels: ClassVar[tuple[str, ...]] = ("d2",)

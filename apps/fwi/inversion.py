@@ -115,6 +115,13 @@ class FWIResult:
         From L-BFGS-B.
     max_nbytes : int
         Largest per-shot strategy memory seen.
+
+    Examples
+    --------
+    >>> from randla.apps.fwi import FWIResult
+    >>> res = FWIResult(model=None, vp=None, history=[{"objective": 1.0}, {"objective": 0.25}])
+    >>> res.objective
+    0.25
     """
 
     model: Model

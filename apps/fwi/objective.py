@@ -49,6 +49,12 @@ class ObjectiveInfo:
         Bytes held by each shot's strategy at the end of its gradient.
     seconds : list of float
         Wall time of each shot's task (on its worker).
+
+    Examples
+    --------
+    >>> from randla.apps.fwi import ObjectiveInfo
+    >>> ObjectiveInfo(num_shots=2, nbytes=[10, 30]).max_nbytes
+    30
     """
 
     num_shots: int

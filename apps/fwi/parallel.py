@@ -32,7 +32,14 @@ __all__ = ["ShotExecutor", "have_dask", "shot_map", "shot_seeds"]
 
 
 def have_dask() -> bool:
-    """Whether ``dask.distributed`` can be imported."""
+    """Whether ``dask.distributed`` can be imported (else the drivers run serially).
+
+    Examples
+    --------
+    >>> from randla.apps.fwi import have_dask
+    >>> isinstance(have_dask(), bool)
+    True
+    """
     try:
         import distributed  # noqa: F401
     except ImportError:
