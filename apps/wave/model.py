@@ -193,6 +193,17 @@ class Model:
         self._vmax = float(xp.max(vp))
         self._damp = self._make_damp()
 
+    # -- pickling: the namespace module is not picklable; rebuild it from vp --
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_xp"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._xp = namespace(vp=self._vp)
+
     # -- construction helpers ------------------------------------------------
 
     def _make_damp(self) -> Any:

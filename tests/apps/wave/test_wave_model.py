@@ -247,3 +247,20 @@ def test_smooth(xp, to_xp):
         smooth(to_xp(x), sigma=-1.0)
     with pytest.raises(ValueError, match="sigma"):
         smooth(to_xp(x), sigma=(1.0, 1.0, 1.0))
+
+
+def test_model_and_geometry_pickle(xp, to_xp):
+    """Models travel to worker processes with the standard pickle (asv's
+    setup_cache, multiprocessing): the copy models the same shot record."""
+    import pickle
+
+    from randla._compat import to_host
+
+    vp = to_xp(np.linspace(1500.0, 2500.0, 12 * 10).reshape(12, 10))
+    model = Model(vp, spacing=10.0, nbl=4, space_order=4)
+    geom = Geometry(model, src_positions=[[60.0, 20.0]], rec_positions=[[30.0, 10.0], [80.0, 10.0]],
+                    tn=0.05)
+    model2 = pickle.loads(pickle.dumps(model))
+    geom2 = pickle.loads(pickle.dumps(geom))
+    assert model2.xp is model.xp
+    np.testing.assert_array_equal(to_host(forward(model2, geom2)), to_host(forward(model, geom)))
