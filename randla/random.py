@@ -268,10 +268,36 @@ def orthonormal(
         signs = xp.where(signs == 0, xp.ones_like(signs), signs)
         return q * (signs * math.sqrt(n))
     g = as_generator(rng).standard_normal((n, num_probes))
+    return _finish(_haar_columns(g) * math.sqrt(n), xp, dtype, device)
+
+
+def _haar_columns(g: np.ndarray) -> np.ndarray:
+    """Q of the QR factorisation ``g = Q R`` with ``diag(R) > 0`` (Haar for Gaussian ``g``).
+
+    A tall Gaussian block (``k <= n / 2``) has condition number below ~6 with
+    overwhelming probability, so CholeskyQR2 (two rounds of Gram matrix,
+    Cholesky, triangular solve: BLAS-3 only, ~2.5x faster than Householder)
+    reproduces Householder's Q to rounding (Fukaya et al., "CholeskyQR2",
+    2014). Wider blocks, or a Cholesky that fails, use Householder QR with the
+    sign of ``diag(R)`` fixed (Mezzadri 2007).
+    """
+    import scipy.linalg as sla
+
+    n, k = g.shape
+    if 2 * k <= n:
+        try:
+            q = g
+            for _ in range(2):
+                r = sla.cholesky(q.T @ q, lower=False, check_finite=False)
+                q = sla.solve_triangular(r, q.T, trans="T", lower=False, check_finite=False).T
+            if np.all(np.isfinite(q)):
+                return np.ascontiguousarray(q)
+        except np.linalg.LinAlgError:
+            pass
     q, r = np.linalg.qr(g)
     signs = np.sign(np.diag(r))
     signs[signs == 0] = 1.0
-    return _finish(q * (signs * math.sqrt(n)), xp, dtype, device)
+    return q * signs
 
 
 def _real_dft_columns(n: int, cols: np.ndarray) -> np.ndarray:

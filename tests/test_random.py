@@ -111,3 +111,15 @@ def test_native_draw_reproducible_torch():
         a = draw_probes(kind, 10, 3, rng=5, xp=xt, dtype=torch.float64, device="cpu", native=True)
         b = draw_probes(kind, 10, 3, rng=5, xp=xt, dtype=torch.float64, device="cpu", native=True)
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(200, 10), (200, 100), (200, 150), (30, 30)])
+def test_orthonormal_is_the_signed_householder_q(shape):
+    """Both code paths (CholeskyQR2 for tall blocks, Householder otherwise)
+    return Q of g = QR with diag(R) > 0, the Haar construction."""
+    n, k = shape
+    z = orthonormal(n, k, rng=11)
+    g = np.random.default_rng(11).standard_normal((n, k))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diag(r))
+    np.testing.assert_allclose(z / math.sqrt(n), q, atol=1e-12)
