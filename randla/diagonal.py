@@ -13,14 +13,12 @@ from typing import Any
 
 from ._trace_common import (
     apply,
-    check_budget,
-    check_probe,
+    check_estimator_args,
+    counter,
     draw,
     loo_directions,
-    prepare,
     transpose_apply,
 )
-from .operators import LinearOperator
 from .random import as_generator
 
 __all__ = ["DiagonalEstimate", "diagonal_hutchinson", "xdiag"]
@@ -53,13 +51,9 @@ class DiagonalEstimate:
     method: str
 
 
-def _count(op: LinearOperator) -> int:
-    return op.num_matvecs + op.num_rmatvecs
-
-
 def _diagonal_hutchinson_body(op, m, probe, rng):
     xp = op.xp
-    start = _count(op)
+    start = counter(op)
     Z = draw(op, probe, m, rng)
     X = Z * apply(op, Z)  # column j: z_j * (A z_j), E = diag(A) for isotropic z_j
     V = Z * Z
@@ -72,7 +66,7 @@ def _diagonal_hutchinson_body(op, m, probe, rng):
         dev = dev - xp.mean(dev, axis=1, keepdims=True)
         var = xp.sum(dev * dev, axis=1) / (m - 1)
         std_error = xp.sqrt(var * m) / denom
-    return DiagonalEstimate(estimate, std_error, _count(op) - start, "diagonal_hutchinson")
+    return DiagonalEstimate(estimate, std_error, counter(op) - start, "diagonal_hutchinson")
 
 
 def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -123,15 +117,14 @@ def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher
     >>> bool(np.all(np.abs(est.estimate - np.diag(A)) < 5 * est.std_error))
     True
     """
-    op, _ = prepare(A)
-    m = check_budget(num_matvecs, 1, "diagonal_hutchinson", "one probe")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="diagonal_hutchinson",
+                                           minimum=1, why="one probe")
     return _diagonal_hutchinson_body(op, m, probe, as_generator(rng))
 
 
 def _xdiag_body(op, m, probe, rng):
     xp = op.xp
-    start = _count(op)
+    start = counter(op)
     k = m // 2
     Omega = draw(op, probe, k, rng)
     Y = apply(op, Omega)
@@ -148,7 +141,7 @@ def _xdiag_body(op, m, probe, rng):
     estimate = xp.mean(per_vector, axis=1)
     dev = per_vector - estimate[:, None]
     std_error = xp.sqrt(xp.sum(dev * dev, axis=1) / ((k - 1) * k))
-    return DiagonalEstimate(estimate, std_error, _count(op) - start, "xdiag")
+    return DiagonalEstimate(estimate, std_error, counter(op) - start, "xdiag")
 
 
 def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -207,9 +200,7 @@ def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
     >>> bool(np.allclose(est.estimate, np.diag(A))), est.num_matvecs
     (True, 30)
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 4, "xdiag", "two test vectors and two adjoint products")
-    if m // 2 > n:
-        raise ValueError(f"num_matvecs must be <= 2n = {2 * n} for xdiag, got {m}")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="xdiag", minimum=4,
+        why="two test vectors and two adjoint products", vectors_per_matvec=2)
     return _xdiag_body(op, m, probe, as_generator(rng))
