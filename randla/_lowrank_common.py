@@ -75,6 +75,24 @@ def check_rank(rank: Any, shape: tuple[int, int], *, name: str = "rank") -> int:
     return int(rank)
 
 
+def check_samples(op: LinearOperator, rank: Any, oversample: Any, *,
+                  limit: int | None = None) -> tuple[int, int]:
+    """``(rank, num_samples)`` for a sketch of ``op``.
+
+    ``rank`` is checked by :func:`check_rank`, ``oversample >= 0`` by
+    :func:`check_int`; ``num_samples = min(rank + oversample, limit)`` with
+    ``limit = min(m, n)`` by default.
+    """
+    rank = check_rank(rank, op.shape)
+    oversample = check_int(oversample, "oversample", minimum=0)
+    return rank, min(rank + oversample, min(op.shape) if limit is None else limit)
+
+
+def check_power(power_iters: Any, normalizer: Any) -> tuple[int, str]:
+    """``(power_iters, normalizer)``: an int ``>= 0`` and one of :data:`NORMALIZERS`."""
+    return check_int(power_iters, "power_iters", minimum=0), check_normalizer(normalizer)
+
+
 def check_positive(value: Any, name: str) -> float:
     """A finite real number ``> 0`` or a ValueError naming ``name``."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
