@@ -69,24 +69,24 @@ def _check_pair(model: Any, geometry: Any) -> None:
     geometry.check_model(model)
 
 
-def _check_traces(x: Any, model: Model, shape: tuple[int, int], name: str) -> None:
+def _check_like_model(x: Any, model: Model, shape: tuple[int, ...], name: str,
+                      expected: str) -> None:
+    """``x`` on the model's backend and device, of ``shape`` and the model's dtype, finite."""
     namespace(**{name: x, "model_vp": model.vp})
     check_float(x, name)
     if tuple(x.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape} (nt, num_points), got {tuple(x.shape)}")
+        raise ValueError(f"{name} must have {expected}, got {tuple(x.shape)}")
     if x.dtype != model.dtype:
         raise TypeError(f"{name} must have the model's dtype {model.dtype}, got {x.dtype}")
     check_finite(x, name)
 
 
+def _check_traces(x: Any, model: Model, shape: tuple[int, int], name: str) -> None:
+    _check_like_model(x, model, shape, name, f"shape {shape} (nt, num_points)")
+
+
 def _check_dm(dm: Any, model: Model) -> None:
-    namespace(dm=dm, model_vp=model.vp)
-    check_float(dm, "dm")
-    if tuple(dm.shape) != model.shape:
-        raise ValueError(f"dm must have the model's shape {model.shape}, got {tuple(dm.shape)}")
-    if dm.dtype != model.dtype:
-        raise TypeError(f"dm must have the model's dtype {model.dtype}, got {dm.dtype}")
-    check_finite(dm, "dm")
+    _check_like_model(dm, model, model.shape, "dm", f"the model's shape {model.shape}")
 
 
 def _history(history: Any) -> WavefieldHistory:
@@ -446,6 +446,11 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
     return [born(model, geom, dm, **options) for geom in _check_shots(geometries)]
 
 
+def _by_column(xp: Any, X: Any, column: Any) -> Any:
+    """``X`` (rows, k) -> the flattened ``column(X[:, j])`` stacked as k columns."""
+    return xp.stack([xp.reshape(column(X[:, j]), (-1,)) for j in range(X.shape[1])], axis=1)
+
+
 def _sum_images(images: list) -> Any:
     total = images[0]
     for img in images[1:]:
@@ -537,20 +542,17 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
     xp = model.xp
     nt, ns, nr = geometry.nt, geometry.nsrc, geometry.nrec
 
+    def record(q: Any) -> Any:
+        return forward(model, geometry.with_wavelet(xp.reshape(q, (nt, ns))), kernel=kernel)
+
+    def source_side(d: Any) -> Any:
+        return adjoint(model, geometry, xp.reshape(d, (nt, nr)), kernel=kernel)
+
     def matmat(X: Any) -> Any:
-        cols = []
-        for j in range(X.shape[1]):
-            q = xp.reshape(X[:, j], (nt, ns))
-            d = forward(model, geometry.with_wavelet(q), kernel=kernel)
-            cols.append(xp.reshape(d, (-1,)))
-        return xp.stack(cols, axis=1)
+        return _by_column(xp, X, record)
 
     def rmatmat(Y: Any) -> Any:
-        cols = []
-        for j in range(Y.shape[1]):
-            d = xp.reshape(Y[:, j], (nt, nr))
-            cols.append(xp.reshape(adjoint(model, geometry, d, kernel=kernel), (-1,)))
-        return xp.stack(cols, axis=1)
+        return _by_column(xp, Y, source_side)
 
     return LinearOperator((nt * nr, nt * ns), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
                           device=model.device)
@@ -584,25 +586,23 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
     for k in model.shape:
         n *= k
 
+    starts = [sum(sizes[:i]) for i in range(len(shots))]
+
+    def records(x: Any) -> Any:
+        dm = xp.reshape(x, model.shape)
+        return xp.concat([xp.reshape(born(model, g, dm, kernel=kernel), (-1,)) for g in shots])
+
+    def image(y: Any) -> Any:
+        return _sum_images([
+            jacobian_adjoint(model, g, xp.reshape(y[start:start + size], (g.nt, g.nrec)),
+                             history=history, kernel=kernel)
+            for g, start, size in zip(shots, starts, sizes)])
+
     def matmat(X: Any) -> Any:
-        cols = []
-        for j in range(X.shape[1]):
-            dm = xp.reshape(X[:, j], model.shape)
-            parts = [xp.reshape(born(model, g, dm, kernel=kernel), (-1,)) for g in shots]
-            cols.append(xp.concat(parts))
-        return xp.stack(cols, axis=1)
+        return _by_column(xp, X, records)
 
     def rmatmat(Y: Any) -> Any:
-        cols = []
-        for j in range(Y.shape[1]):
-            offset, total = 0, None
-            for g, size in zip(shots, sizes):
-                dd = xp.reshape(Y[offset:offset + size, j], (g.nt, g.nrec))
-                offset += size
-                img = jacobian_adjoint(model, g, dd, history=history, kernel=kernel)
-                total = img if total is None else total + img
-            cols.append(xp.reshape(total, (-1,)))
-        return xp.stack(cols, axis=1)
+        return _by_column(xp, Y, image)
 
     return LinearOperator((sum(sizes), n), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
                           device=model.device)
