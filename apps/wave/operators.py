@@ -33,7 +33,6 @@ from __future__ import annotations
 import weakref
 from typing import Any, Sequence
 
-from randla._compat import check_finite, check_float, namespace
 from randla.operators import LinearOperator
 
 from .geometry import Geometry
@@ -69,24 +68,12 @@ def _check_pair(model: Any, geometry: Any) -> None:
     geometry.check_model(model)
 
 
-def _check_like_model(x: Any, model: Model, shape: tuple[int, ...], name: str,
-                      expected: str) -> None:
-    """``x`` on the model's backend and device, of ``shape`` and the model's dtype, finite."""
-    namespace(**{name: x, "model_vp": model.vp})
-    check_float(x, name)
-    if tuple(x.shape) != shape:
-        raise ValueError(f"{name} must have {expected}, got {tuple(x.shape)}")
-    if x.dtype != model.dtype:
-        raise TypeError(f"{name} must have the model's dtype {model.dtype}, got {x.dtype}")
-    check_finite(x, name)
-
-
 def _check_traces(x: Any, model: Model, shape: tuple[int, int], name: str) -> None:
-    _check_like_model(x, model, shape, name, f"shape {shape} (nt, num_points)")
+    model._check_like(x, name, shape, f"shape {shape} (nt, num_points)")
 
 
 def _check_dm(dm: Any, model: Model) -> None:
-    _check_like_model(dm, model, model.shape, "dm", f"the model's shape {model.shape}")
+    model._check_like(dm, "dm", model.shape, f"the model's shape {model.shape}")
 
 
 def _history(history: Any) -> WavefieldHistory:
