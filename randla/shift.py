@@ -189,6 +189,26 @@ def _check_num_probes(num_probes: Any, probe: Any, grid_size: int) -> int:
     return int(num_probes)
 
 
+def _check_entries(entries: tuple, given: Any, name: str, minimum: int) -> None:
+    """Every entry an integer ``>= minimum``, or an error quoting ``given``."""
+    for e in entries:
+        if not isinstance(e, numbers.Integral) or isinstance(e, bool):
+            raise TypeError(f"{name} must hold integers, got {given!r}")
+        if e < minimum:
+            raise ValueError(f"{name} entries must be >= {minimum}, got {given!r}")
+
+
+def _check_fields(X: Any, Y: Any, offsets: Any):
+    """Validate ``shift_trace*`` input; return ``(xp, offs, batch, c_in, c_out, grid,
+    channel_form)``."""
+    xp = _check_arrays(X=X, Y=Y)
+    offs = _as_offsets(offsets)
+    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
+    check_finite(X, "X")
+    check_finite(Y, "Y")
+    return xp, offs, batch, c_in, c_out, grid, channel_form
+
+
 def _check_probes(Z: Any, grid: tuple[int, ...]) -> int:
     N = math.prod(grid)
     if Z.ndim != 2 or Z.shape[0] != N:
@@ -306,22 +326,14 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     sizes = (kernel_size,) if isinstance(kernel_size, numbers.Integral) else tuple(kernel_size)
     if not 1 <= len(sizes) <= 3:
         raise ValueError(f"kernel_size must have 1 to 3 entries, got {len(sizes)}")
-    for s in sizes:
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise TypeError(f"kernel_size must hold integers, got {kernel_size!r}")
-        if s < 1:
-            raise ValueError(f"kernel_size entries must be >= 1, got {kernel_size!r}")
+    _check_entries(sizes, kernel_size, "kernel_size", 1)
     if padding is None:
         pads = tuple(int(s) // 2 for s in sizes)
     else:
         pads = (padding,) * len(sizes) if isinstance(padding, numbers.Integral) else tuple(padding)
         if len(pads) != len(sizes):
             raise ValueError(f"padding must have {len(sizes)} entries, got {padding!r}")
-        for p in pads:
-            if not isinstance(p, numbers.Integral) or isinstance(p, bool):
-                raise TypeError(f"padding must hold integers, got {padding!r}")
-            if p < 0:
-                raise ValueError(f"padding entries must be >= 0, got {padding!r}")
+        _check_entries(pads, padding, "padding", 0)
     return tuple(
         tuple(int(i) - int(p) for i, p in zip(idx, pads)) for idx in np.ndindex(*sizes)
     )
@@ -370,11 +382,7 @@ def shift_trace_exact(X: Any, Y: Any, offsets: Any, /) -> Any:
     >>> shift_trace_exact(x, y, [-1, 0, 1])   # sums of x[x+k] over valid x
     array([ 6., 10.,  9.])
     """
-    xp = _check_arrays(X=X, Y=Y)
-    offs = _as_offsets(offsets)
-    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
-    check_finite(X, "X")
-    check_finite(Y, "Y")
+    xp, offs, batch, c_in, c_out, grid, channel_form = _check_fields(X, Y, offsets)
     est = _exact_body(xp, X, Y, offs, batch, c_in, c_out, grid)
     return _finish(xp, est, channel_form)
 
@@ -608,13 +616,9 @@ def shift_trace(
     >>> bool(np.allclose(exact, shift_trace_exact(X, Y, offsets)))
     True
     """
-    xp = _check_arrays(X=X, Y=Y)
-    offs = _as_offsets(offsets)
-    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
+    xp, offs, batch, c_in, c_out, grid, channel_form = _check_fields(X, Y, offsets)
     N = math.prod(grid)
     r = _check_num_probes(num_probes, probe, N)
-    check_finite(X, "X")
-    check_finite(Y, "Y")
     Z = draw_probes(probe, N, r, rng=rng, xp=xp, dtype=X.dtype, device=device_of(X),
                     native=native)
     Xbar = _sketch_body(xp, X, Z, (batch, c_in))
