@@ -119,6 +119,17 @@ def _resolve(xp: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     return xp, dtype
 
 
+def _check_draw(n: Any, num_probes: Any, xp: Any, dtype: Any, device: Any, *,
+                limited: str | None = None) -> tuple[int, int, Any, Any]:
+    """``(n, num_probes, xp, dtype)`` checked and resolved; probes of kind
+    ``limited`` (orthonormal, srft) also need ``num_probes <= n``."""
+    n, num_probes = _check_sizes(n, num_probes)
+    if limited is not None and num_probes > n:
+        raise ValueError(f"{limited} probes need num_probes <= n, got {num_probes} > {n}")
+    xp, dtype = _resolve(xp, dtype, device)
+    return n, num_probes, xp, dtype
+
+
 def _native_generator(xp: Any, rng: Any, device: Any) -> Any:
     seed = seed_from(rng)
     if is_torch(xp):
@@ -163,8 +174,7 @@ def gaussian(
     >>> gaussian(4, 2, rng=0).shape
     (4, 2)
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         gen = _native_generator(xp, rng, device)
         if is_torch(xp):
@@ -195,8 +205,7 @@ def rademacher(
     >>> bool(np.all(np.abs(rademacher(5, 3, rng=1)) == 1))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         gen = _native_generator(xp, rng, device)
         if is_torch(xp):
@@ -226,8 +235,7 @@ def sphere(
     >>> np.allclose((z**2).sum(axis=0), 16.0)
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         z = gaussian(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=True)
         return z * (math.sqrt(n) / xp.sqrt(xp.sum(z * z, axis=0, keepdims=True)))
@@ -257,10 +265,7 @@ def orthonormal(
     >>> np.allclose(z.T @ z, 6 * np.eye(6))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    if num_probes > n:
-        raise ValueError(f"orthonormal probes need num_probes <= n, got {num_probes} > {n}")
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device, limited="orthonormal")
     if native and not is_numpy(xp):
         g = gaussian(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=True)
         q, r = xp.linalg.qr(g)
@@ -350,10 +355,7 @@ def srft(
     >>> np.allclose(z.T @ z, 8 * np.eye(8))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    if num_probes > n:
-        raise ValueError(f"srft probes need num_probes <= n, got {num_probes} > {n}")
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device, limited="srft")
     signs, cols = srft_draw(n, num_probes, rng=rng)
     z = math.sqrt(n) * signs[:, None] * _real_dft_columns(n, cols)
     return _finish(z, xp, dtype, device)
