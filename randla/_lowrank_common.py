@@ -34,6 +34,7 @@ import numpy as np
 
 from ._compat import (
     array_namespace,
+    check_on,
     device_of,
     from_host,
     is_array,
@@ -157,20 +158,7 @@ def resolve_probe(probe: Any, op: LinearOperator, A: Any, rows: int, cols: int,
         return probe
     if not is_array(probe):
         raise TypeError(f"{name} must be a probe kind (str) or an array, got {type(probe).__name__}")
-    if is_array(A):
-        namespace(A=A, **{name: probe})  # mixed backends -> TypeError, devices -> ValueError
-    else:
-        xp_probe = array_namespace(probe)
-        if xp_probe is not op.xp:
-            raise TypeError(
-                f"mixed array backends: A works on {op.xp.__name__} arrays but {name} is a "
-                f"{xp_probe.__name__} array; randla never copies between backends silently"
-            )
-        if op.device is not None and device_of(probe) != op.device:
-            raise ValueError(
-                f"arrays on different devices: A on {op.device}, {name} on "
-                f"{device_of(probe)}; move them explicitly"
-            )
+    check_on(probe, op.xp, op.device, name, "A")
     if tuple(probe.shape) != (rows, cols):
         raise ValueError(f"{name} must have shape ({rows}, {cols}), got {tuple(probe.shape)}")
     if probe.dtype != op.dtype:

@@ -22,6 +22,7 @@ from ._compat import (
     array_namespace,
     check_finite,
     check_float,
+    check_on,
     device_of,
     is_array,
     namespace,
@@ -89,18 +90,7 @@ class LinearOperator:
         return self._rmatmat is not None or self.symmetric
 
     def _check_block(self, X: Any, rows: int, name: str) -> int:
-        if not is_array(X):
-            raise TypeError(f"{name} must be an array, got {type(X).__name__}")
-        xp = array_namespace(X)
-        if xp is not self.xp:
-            raise TypeError(
-                f"{name} is a {xp.__name__} array but the operator works on "
-                f"{self.xp.__name__} arrays; randla never converts silently"
-            )
-        if self.device is not None and device_of(X) != self.device:
-            raise ValueError(
-                f"{name} is on device {device_of(X)} but the operator is on {self.device}"
-            )
+        check_on(X, self.xp, self.device, name, "the operator")
         if X.ndim != 2 or X.shape[0] != rows:
             raise ValueError(f"{name} must have shape ({rows}, k), got {tuple(X.shape)}")
         return int(X.shape[1])
