@@ -326,6 +326,20 @@ class TraceEstimate:
         ``method="auto"``.
     value : array
         The estimate as a 0-d array of ``A``'s namespace and device.
+
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989) (the sample
+    standard error); E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM
+    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> res = randla.hutchinson(np.eye(50), num_matvecs=10, rng=0)
+    >>> float(res), res.std_error, res.num_matvecs, res.method
+    (50.0, 0.0, 10, 'hutchinson')
     """
 
     estimate: float

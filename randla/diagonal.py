@@ -43,6 +43,20 @@ class DiagonalEstimate:
         Products with ``A`` and ``A^T`` used.
     method : str
         ``"diagonal_hutchinson"`` or ``"xdiag"``.
+
+    References
+    ----------
+    C. Bekas, E. Kokiopoulou, Y. Saad, "An estimator for the diagonal of a
+    matrix", Appl. Numer. Math. 57 (2007). E. N. Epperly, J. A. Tropp, R. J.
+    Webber, "XTrace", SIAM J. Matrix Anal. Appl. 45 (2024), Section 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> est = randla.diagonal_hutchinson(np.diag([1.0, 2.0, 3.0]), num_matvecs=8, rng=0)
+    >>> est.estimate.tolist(), est.num_matvecs, est.method
+    ([1.0, 2.0, 3.0], 8, 'diagonal_hutchinson')
     """
 
     estimate: Any

@@ -173,6 +173,23 @@ class RangeFinderResult:
     failure_probability : float
         Upper bound on ``P(||A - Q Q^T A|| > error_estimate)`` for ``norm=2``
         (``10**-block_size``); 0 for the deterministic ``"fro"`` indicator.
+
+    References
+    ----------
+    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
+    randomness: probabilistic algorithms for constructing approximate matrix
+    decompositions", SIAM Review 53 (2011), Algorithm 4.2. W. Yu, Y. Gu, Y. Li, "Efficient randomized
+    algorithms for the fixed-precision low-rank matrix approximation", SIAM J.
+    Matrix Anal. Appl. 39 (2018).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import adaptive_range_finder
+    >>> A = np.random.default_rng(0).standard_normal((60, 8)) @ np.ones((8, 40))
+    >>> res = adaptive_range_finder(A, 1e-8, block_size=4, rng=0)
+    >>> res.converged, res.rank <= 12, float(res) <= 1e-8
+    (True, True, True)
     """
 
     Q: Any

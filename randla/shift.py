@@ -181,6 +181,12 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     TypeError
         For non-integer entries.
 
+    References
+    ----------
+    Louboutin et al., "Low-memory stochastic backpropagation with
+    multi-channel randomized trace estimation", arXiv:2106.06998 (2021): the
+    weight gradient of tap ``k`` is ``tr(X Y^T T_k)`` with these offsets.
+
     Examples
     --------
     >>> from randla import kernel_offsets

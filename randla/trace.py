@@ -512,6 +512,14 @@ def trace(
     near the threshold costs at most the gap between the two methods there,
     which is small by construction. Budgets below 12 use Hutchinson.
 
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989); R. A. Meyer,
+    C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal stochastic trace
+    estimation", SOSA (2021); E. N. Epperly, J. A. Tropp, R. J. Webber,
+    "XTrace: making the most of every sample in stochastic trace estimation",
+    SIAM J. Matrix Anal. Appl. 45 (2024). The "auto" rule is randla's own.
+
     Examples
     --------
     >>> import numpy as np
