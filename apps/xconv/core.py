@@ -66,6 +66,19 @@ class InputSketch:
         ``(batch, channels, *spatial)`` of the sketched input.
     native : bool
         Probes drawn with the backend's own generator (see :mod:`randla.random`).
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.xconv import sketch_input
+    >>> s = sketch_input(np.ones((4, 3, 8, 8)), 6, mode="per_channel", rng=2)
+    >>> s.values.shape, s.seed, s.layout.block_sizes, s.nbytes
+    ((4, 3, 6), 2, (6, 6, 6), 576)
     """
 
     values: Any
