@@ -203,6 +203,12 @@ def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = Fals
     ValueError, TypeError
         On data of the wrong shape, dtype or backend, and as :func:`forward`.
 
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
     Examples
     --------
     >>> import numpy as np
@@ -240,6 +246,11 @@ def born(model: Model, geometry: Geometry, dm: Any, /, *, kernel: str = "auto",
     ------
     ValueError, TypeError
         On ``dm`` of the wrong shape, dtype or backend, and as :func:`forward`.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009. (Section "linearized
+    inversion").
 
     Examples
     --------
@@ -281,6 +292,12 @@ def jacobian_adjoint(model: Model, geometry: Geometry, dd: Any, /, *, history: W
     ValueError, TypeError
         As :func:`adjoint`; ``TypeError`` for a ``history`` that is not a
         :class:`WavefieldHistory`.
+
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
 
     Examples
     --------
@@ -378,6 +395,12 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
     ValueError, TypeError
         As :func:`born`.
 
+    References
+    ----------
+    R. G. Pratt, C. Shin and G. J. Hicks, "Gauss-Newton and full Newton
+    methods in frequency-space seismic waveform inversion", Geophys. J. Int.
+    133(2), 341-362, 1998.
+
     Examples
     --------
     >>> import numpy as np
@@ -404,6 +427,30 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
 def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: Any) -> list:
     """:func:`forward` for every shot (serial loop); returns a list of records.
 
+    Parameters
+    ----------
+    model : Model
+    geometries : sequence of Geometry
+        One geometry per shot (at least one).
+    **options
+        Keyword arguments of :func:`forward` (``kernel``, ``num_threads``).
+
+    Returns
+    -------
+    list of array
+        One shot record ``(nt, nrec)`` per geometry.
+
+    Raises
+    ------
+    TypeError
+        A single :class:`Geometry` instead of a sequence, and as :func:`forward`.
+    ValueError
+        An empty ``geometries``, and as :func:`forward`.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
+
     Examples
     --------
     >>> import numpy as np
@@ -419,6 +466,32 @@ def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: An
 
 def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **options: Any) -> list:
     """:func:`born` for every shot; returns a list of linearized records.
+
+    Parameters
+    ----------
+    model : Model
+    geometries : sequence of Geometry
+        One geometry per shot (at least one).
+    dm : array, model.shape
+        The same perturbation for every shot.
+    **options
+        Keyword arguments of :func:`born` (``kernel``, ``num_threads``).
+
+    Returns
+    -------
+    list of array
+        ``J_s dm`` of shape ``(nt, nrec)`` per shot.
+
+    Raises
+    ------
+    TypeError
+        A single :class:`Geometry` instead of a sequence, and as :func:`born`.
+    ValueError
+        An empty ``geometries``, and as :func:`born`.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -449,6 +522,34 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
                            **options: Any) -> Any:
     """Sum over shots of :func:`jacobian_adjoint` (``dd`` is one record per shot).
 
+    Parameters
+    ----------
+    model : Model
+    geometries : sequence of Geometry
+        One geometry per shot (at least one).
+    dd : sequence of array
+        One ``(nt, nrec)`` record per shot.
+    **options
+        Keyword arguments of :func:`jacobian_adjoint` (``kernel``, ``num_threads``, ``history``).
+
+    Returns
+    -------
+    array, model.shape
+        ``sum_s J_s^T dd_s``.
+
+    Raises
+    ------
+    TypeError
+        A single :class:`Geometry` instead of a sequence, and as :func:`jacobian_adjoint`.
+    ValueError
+        An empty ``geometries``; ``dd`` without one entry per shot, and as :func:`jacobian_adjoint`.
+
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
     Examples
     --------
     >>> import numpy as np
@@ -468,6 +569,34 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
 def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /,
                    **options: Any) -> tuple[float, Any]:
     """Summed objective and gradient over shots (serial loop).
+
+    Parameters
+    ----------
+    model : Model
+    geometries : sequence of Geometry
+        One geometry per shot (at least one).
+    d_obs : sequence of array
+        One observed ``(nt, nrec)`` record per shot.
+    **options
+        Keyword arguments of :func:`gradient` (``kernel``, ``num_threads``, ``history``).
+
+    Returns
+    -------
+    f : float
+        ``sum_s 1/2 ||d_s - d_obs_s||^2``.
+    g : array, model.shape
+        The summed gradient.
+
+    Raises
+    ------
+    TypeError
+        A single :class:`Geometry` instead of a sequence, and as :func:`gradient`.
+    ValueError
+        An empty ``geometries``; ``d_obs`` without one entry per shot, and as :func:`gradient`.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -493,6 +622,34 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
 def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **options: Any) -> Any:
     """Sum over shots of :func:`gauss_newton`.
 
+    Parameters
+    ----------
+    model : Model
+    geometries : sequence of Geometry
+        One geometry per shot (at least one).
+    dm : array, model.shape
+        The model-space vector.
+    **options
+        Keyword arguments of :func:`gauss_newton` (``kernel``, ``num_threads``, ``history``).
+
+    Returns
+    -------
+    array, model.shape
+        ``sum_s J_s^T J_s dm``.
+
+    Raises
+    ------
+    TypeError
+        A single :class:`Geometry` instead of a sequence, and as :func:`gauss_newton`.
+    ValueError
+        An empty ``geometries``, and as :func:`gauss_newton`.
+
+    References
+    ----------
+    R. G. Pratt, C. Shin and G. J. Hicks, "Gauss-Newton and full Newton
+    methods in frequency-space seismic waveform inversion", Geophys. J. Int.
+    133(2), 341-362, 1998.
+
     Examples
     --------
     >>> import numpy as np
@@ -513,6 +670,33 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
 def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto") -> LinearOperator:
     """``F`` as a :class:`randla.LinearOperator` from flattened source wavelets
     (nt * nsrc) to flattened records (nt * nrec), with ``F^T`` as adjoint.
+
+    Every column of a block is one :func:`forward` (or :func:`adjoint`) run.
+
+    Parameters
+    ----------
+    model : Model
+    geometry : Geometry
+        Its wavelet is replaced by each input column.
+    kernel : {"auto", "numba", "cuda", "reference"}
+        See :class:`Propagator`.
+
+    Returns
+    -------
+    randla.LinearOperator
+        Shape ``(nt * nrec, nt * nsrc)``, the model's dtype, namespace and device.
+
+    Raises
+    ------
+    TypeError
+        ``model`` / ``geometry`` of the wrong type.
+    ValueError
+        A geometry of another grid.
+
+    References
+    ----------
+    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
+    Blackwell, 1992 (operators and their adjoints, the dot-product test).
 
     Examples
     --------
@@ -549,6 +733,37 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
                       history: WavefieldHistory | None = None, kernel: str = "auto") -> LinearOperator:
     """``J`` (one or several shots stacked) as a :class:`randla.LinearOperator`
     from flattened ``dm`` to the concatenated flattened records.
+
+    Every column is one :func:`born` run per shot (``matmat``) or one
+    :func:`jacobian_adjoint` run per shot (``rmatmat``).
+
+    Parameters
+    ----------
+    model : Model
+    geometries : Geometry or sequence of Geometry
+        One shot or several (their records are stacked).
+    history : WavefieldHistory, optional
+        Strategy of the adjoint (default :class:`FullStorage`).
+    kernel : {"auto", "numba", "cuda", "reference"}
+        See :class:`Propagator`.
+
+    Returns
+    -------
+    randla.LinearOperator
+        Shape ``(sum_s nt_s * nrec_s, prod(model.shape))``.
+
+    Raises
+    ------
+    TypeError
+        ``model`` / geometries of the wrong type.
+    ValueError
+        An empty sequence of geometries, or one of another grid.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
+    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
+    Blackwell, 1992 (operators and their adjoints, the dot-product test).
 
     Examples
     --------

@@ -53,6 +53,36 @@ class ForwardState:
         Time index of ``field`` (``-1`` while empty).
     is_zero : bool
         The initial rest state (t = 0, no memory).
+
+    References
+    ----------
+    A. Griewank and A. Walther, "Algorithm 799: revolve: an implementation of
+    checkpointing for the reverse or adjoint mode of computational
+    differentiation", ACM Trans. Math. Softw. 26(1), 19-45, 2000.
+
+    Examples
+    --------
+    A strategy that keeps the state of step 5 and restarts from it:
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
+    >>> class KeepStep5(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.state = context.new_state()
+    ...     def observe(self, t, u):
+    ...         if t == 5:
+    ...             self.context.capture(out=self.state)
+    ...     def correlate(self, t, v):
+    ...         pass
+    ...     def gradient(self):
+    ...         return None
+    >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
+    >>> strategy = KeepStep5()
+    >>> _ = Propagator(model, geom.dt).forward(geom, history=strategy)
+    >>> strategy.state.t, strategy.state.is_zero, strategy.state.field.shape == model.padded_shape
+    (5, False, True)
     """
 
     __slots__ = ("t", "_cur", "_prev", "_backend")
@@ -101,6 +131,35 @@ class HistoryContext:
         ``-1 / dt^2``, the factor of the cross-correlation imaging condition.
     num_advanced_steps : int
         Forward steps run by :meth:`advance` so far.
+
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
+    Examples
+    --------
+    The context a strategy receives in :meth:`WavefieldHistory.setup`:
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
+    >>> class Inspect(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.seen = (context.nt, context.shape, context.imaging_scale < 0)
+    ...     def observe(self, t, u):
+    ...         pass
+    ...     def correlate(self, t, v):
+    ...         pass
+    ...     def gradient(self):
+    ...         return None
+    >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
+    >>> strategy = Inspect()
+    >>> _ = Propagator(model, geom.dt).forward(geom, history=strategy)
+    >>> strategy.seen == (geom.nt, model.padded_shape, True)
+    True
     """
 
     def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any) -> None:
@@ -395,6 +454,14 @@ class Propagator:
         For an unstable ``dt``, an unknown ``kernel`` or a bad ``num_threads``.
     TypeError
         If ``kernel`` does not match the model's array namespace.
+
+    References
+    ----------
+    J. Virieux and S. Operto, "An overview of full-waveform inversion in
+    exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
+    C. Cerjan, D. Kosloff, R. Kosloff and M. Reshef, "A nonreflecting boundary
+    condition for discrete acoustic and elastic wave equations", Geophysics
+    50(4), 705-708, 1985 (the sponge layer).
 
     Examples
     --------
