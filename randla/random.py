@@ -255,15 +255,12 @@ def rademacher(
     Returns
     -------
     Z : array, shape ``(n, num_probes)``
-        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``.
+        As for :func:`gaussian`.
 
     Raises
     ------
-    TypeError
-        Non-integer ``n`` or ``num_probes``; a ``dtype`` other than float32 /
-        float64 of ``xp``; an ``rng`` that is not an int, Generator or None.
-    ValueError
-        ``n < 1`` or ``num_probes < 1``; a negative seed.
+    TypeError, ValueError
+        As :func:`gaussian`.
 
     References
     ----------
@@ -309,15 +306,12 @@ def sphere(
     Returns
     -------
     Z : array, shape ``(n, num_probes)``
-        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``.
+        As for :func:`gaussian`.
 
     Raises
     ------
-    TypeError
-        Non-integer ``n`` or ``num_probes``; a ``dtype`` other than float32 /
-        float64 of ``xp``; an ``rng`` that is not an int, Generator or None.
-    ValueError
-        ``n < 1`` or ``num_probes < 1``; a negative seed.
+    TypeError, ValueError
+        As :func:`gaussian`.
 
     References
     ----------
@@ -361,17 +355,12 @@ def orthonormal(
     Returns
     -------
     Z : array, shape ``(n, num_probes)``
-        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``; the columns are
-        orthogonal, ``Z^T Z = n I``.
+        As for :func:`gaussian`; the columns are orthogonal, ``Z^T Z = n I``.
 
     Raises
     ------
-    TypeError
-        Non-integer ``n`` or ``num_probes``; a ``dtype`` other than float32 /
-        float64 of ``xp``; an ``rng`` that is not an int, Generator or None.
-    ValueError
-        ``n < 1`` or ``num_probes < 1``; ``num_probes > n``; a
-        negative seed.
+    TypeError, ValueError
+        As :func:`gaussian`; ``ValueError`` also for ``num_probes > n``.
 
     References
     ----------
@@ -471,17 +460,12 @@ def srft(
     Returns
     -------
     Z : array, shape ``(n, num_probes)``
-        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``; the columns are
-        orthogonal, ``Z^T Z = n I``.
+        As for :func:`gaussian`; the columns are orthogonal, ``Z^T Z = n I``.
 
     Raises
     ------
-    TypeError
-        Non-integer ``n`` or ``num_probes``; a ``dtype`` other than float32 /
-        float64 of ``xp``; an ``rng`` that is not an int, Generator or None.
-    ValueError
-        ``n < 1`` or ``num_probes < 1``; ``num_probes > n``; a
-        negative seed.
+    TypeError, ValueError
+        As :func:`gaussian`; ``ValueError`` also for ``num_probes > n``.
 
     References
     ----------
@@ -641,7 +625,7 @@ def sparse_sign(
     Returns
     -------
     Z : array, shape ``(n, num_probes)``
-        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``.
+        As for :func:`gaussian`.
 
     Raises
     ------

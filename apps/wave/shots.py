@@ -101,9 +101,8 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
 
     Parameters
     ----------
-    model : Model
-    geometries : sequence of Geometry
-        One geometry per shot (at least one).
+    model, geometries
+        As for :func:`forward_shots`.
     dm : array, model.shape
         The same perturbation for every shot.
     **options
@@ -116,10 +115,8 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
 
     Raises
     ------
-    TypeError
-        A single :class:`Geometry` instead of a sequence, and as :func:`born`.
-    ValueError
-        An empty ``geometries``, and as :func:`born`.
+    TypeError, ValueError
+        As :func:`forward_shots`, and as :func:`born`.
 
     References
     ----------
@@ -156,13 +153,13 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
 
     Parameters
     ----------
-    model : Model
-    geometries : sequence of Geometry
-        One geometry per shot (at least one).
+    model, geometries
+        As for :func:`forward_shots`.
     dd : sequence of array
         One ``(nt, nrec)`` record per shot.
     **options
-        Keyword arguments of :func:`jacobian_adjoint` (``kernel``, ``num_threads``, ``history``).
+        Keyword arguments of :func:`jacobian_adjoint` (``kernel``, ``num_threads``,
+        ``history``).
 
     Returns
     -------
@@ -171,10 +168,9 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
 
     Raises
     ------
-    TypeError
-        A single :class:`Geometry` instead of a sequence, and as :func:`jacobian_adjoint`.
-    ValueError
-        An empty ``geometries``; ``dd`` without one entry per shot, and as :func:`jacobian_adjoint`.
+    TypeError, ValueError
+        As :func:`forward_shots` and :func:`jacobian_adjoint`; ``dd`` needs one
+        entry per shot.
 
     References
     ----------
@@ -204,9 +200,8 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
 
     Parameters
     ----------
-    model : Model
-    geometries : sequence of Geometry
-        One geometry per shot (at least one).
+    model, geometries
+        As for :func:`forward_shots`.
     d_obs : sequence of array
         One observed ``(nt, nrec)`` record per shot.
     **options
@@ -221,10 +216,9 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
 
     Raises
     ------
-    TypeError
-        A single :class:`Geometry` instead of a sequence, and as :func:`gradient`.
-    ValueError
-        An empty ``geometries``; ``d_obs`` without one entry per shot, and as :func:`gradient`.
+    TypeError, ValueError
+        As :func:`forward_shots` and :func:`gradient`; ``d_obs`` needs one
+        entry per shot.
 
     References
     ----------
@@ -256,9 +250,8 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
 
     Parameters
     ----------
-    model : Model
-    geometries : sequence of Geometry
-        One geometry per shot (at least one).
+    model, geometries
+        As for :func:`forward_shots`.
     dm : array, model.shape
         The model-space vector.
     **options
@@ -271,10 +264,8 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
 
     Raises
     ------
-    TypeError
-        A single :class:`Geometry` instead of a sequence, and as :func:`gauss_newton`.
-    ValueError
-        An empty ``geometries``, and as :func:`gauss_newton`.
+    TypeError, ValueError
+        As :func:`forward_shots`, and as :func:`gauss_newton`.
 
     References
     ----------
