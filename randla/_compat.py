@@ -28,6 +28,7 @@ __all__ = [
     "array_namespace",
     "check_finite",
     "check_float",
+    "check_on",
     "check_same_device",
     "check_square",
     "device_of",
@@ -139,6 +140,32 @@ def check_same_device(**arrays: Any) -> Any:
                 "randla never copies between devices silently"
             )
     return first
+
+
+def check_on(x: Any, xp: Any, device: Any, name: str, owner: str) -> None:
+    """``x`` is an array of namespace ``xp`` on ``device`` (``None``: any), as
+    ``owner`` (an operator, a matrix) needs; errors name both.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array or belongs to another backend.
+    ValueError
+        If ``x`` is on another device.
+    """
+    if not is_array(x):
+        raise TypeError(f"{name} must be an array, got {type(x).__name__}")
+    other = array_namespace(x)
+    if other is not xp:
+        raise TypeError(
+            f"mixed array backends: {owner} works on {xp.__name__} arrays but {name} is a "
+            f"{other.__name__} array; randla never converts between backends silently"
+        )
+    if device is not None and device_of(x) != device:
+        raise ValueError(
+            f"arrays on different devices: {owner} on {device}, {name} on {device_of(x)}; "
+            "move them explicitly, randla never copies between devices silently"
+        )
 
 
 def _dtype_name(dtype: Any) -> str:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ._compat import (
     array_namespace,
+    check_on,
     device_of,
     from_host,
     is_array,
@@ -73,6 +74,24 @@ def check_rank(rank: Any, shape: tuple[int, int], *, name: str = "rank") -> int:
             f"{tuple(shape)}, got {rank}"
         )
     return int(rank)
+
+
+def check_samples(op: LinearOperator, rank: Any, oversample: Any, *,
+                  limit: int | None = None) -> tuple[int, int]:
+    """``(rank, num_samples)`` for a sketch of ``op``.
+
+    ``rank`` is checked by :func:`check_rank`, ``oversample >= 0`` by
+    :func:`check_int`; ``num_samples = min(rank + oversample, limit)`` with
+    ``limit = min(m, n)`` by default.
+    """
+    rank = check_rank(rank, op.shape)
+    oversample = check_int(oversample, "oversample", minimum=0)
+    return rank, min(rank + oversample, min(op.shape) if limit is None else limit)
+
+
+def check_power(power_iters: Any, normalizer: Any) -> tuple[int, str]:
+    """``(power_iters, normalizer)``: an int ``>= 0`` and one of :data:`NORMALIZERS`."""
+    return check_int(power_iters, "power_iters", minimum=0), check_normalizer(normalizer)
 
 
 def check_positive(value: Any, name: str) -> float:
@@ -139,20 +158,7 @@ def resolve_probe(probe: Any, op: LinearOperator, A: Any, rows: int, cols: int,
         return probe
     if not is_array(probe):
         raise TypeError(f"{name} must be a probe kind (str) or an array, got {type(probe).__name__}")
-    if is_array(A):
-        namespace(A=A, **{name: probe})  # mixed backends -> TypeError, devices -> ValueError
-    else:
-        xp_probe = array_namespace(probe)
-        if xp_probe is not op.xp:
-            raise TypeError(
-                f"mixed array backends: A works on {op.xp.__name__} arrays but {name} is a "
-                f"{xp_probe.__name__} array; randla never copies between backends silently"
-            )
-        if op.device is not None and device_of(probe) != op.device:
-            raise ValueError(
-                f"arrays on different devices: A on {op.device}, {name} on "
-                f"{device_of(probe)}; move them explicitly"
-            )
+    check_on(probe, op.xp, op.device, name, "A")
     if tuple(probe.shape) != (rows, cols):
         raise ValueError(f"{name} must have shape ({rows}, {cols}), got {tuple(probe.shape)}")
     if probe.dtype != op.dtype:

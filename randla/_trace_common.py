@@ -35,6 +35,7 @@ __all__ = [
     "apply",
     "check_block_size",
     "check_budget",
+    "check_estimator_args",
     "check_probe",
     "check_tolerances",
     "counter",
@@ -101,6 +102,26 @@ def check_probe(probe: Any, allowed: tuple[str, ...] = PROBE_KINDS) -> str:
     if not isinstance(probe, str) or probe not in allowed:
         raise ValueError(f"probe must be one of {allowed}, got {probe!r}")
     return probe
+
+
+def check_estimator_args(
+    A: Any, num_matvecs: Any, probe: Any, *, method: str, minimum: int, why: str,
+    vectors_per_matvec: int | None = None, note: str = "",
+) -> tuple[LinearOperator, int, int, str]:
+    """The checks every estimator starts with; returns ``(op, n, m, probe)``.
+
+    :func:`prepare` on ``A``, :func:`check_budget` (``num_matvecs >= minimum``,
+    ``why`` says what the minimum buys), with ``vectors_per_matvec = c`` the
+    upper bound ``num_matvecs // c <= n`` (the error message says ``<= cn``
+    and adds ``note``), then :func:`check_probe`.
+    """
+    op, n = prepare(A)
+    m = check_budget(num_matvecs, minimum, method, why)
+    c = vectors_per_matvec
+    if c is not None and m // c > n:
+        bound = f"{c}n = {c * n}" if c > 1 else f"n = {n}"
+        raise ValueError(f"num_matvecs must be <= {bound} for {method}{note}, got {m}")
+    return op, n, m, check_probe(probe)
 
 
 def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
@@ -305,6 +326,20 @@ class TraceEstimate:
         ``method="auto"``.
     value : array
         The estimate as a 0-d array of ``A``'s namespace and device.
+
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989) (the sample
+    standard error); E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM
+    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> res = randla.hutchinson(np.eye(50), num_matvecs=10, rng=0)
+    >>> float(res), res.std_error, res.num_matvecs, res.method
+    (50.0, 0.0, 10, 'hutchinson')
     """
 
     estimate: float

@@ -13,14 +13,12 @@ from typing import Any
 
 from ._trace_common import (
     apply,
-    check_budget,
-    check_probe,
+    check_estimator_args,
+    counter,
     draw,
     loo_directions,
-    prepare,
     transpose_apply,
 )
-from .operators import LinearOperator
 from .random import as_generator
 
 __all__ = ["DiagonalEstimate", "diagonal_hutchinson", "xdiag"]
@@ -45,6 +43,20 @@ class DiagonalEstimate:
         Products with ``A`` and ``A^T`` used.
     method : str
         ``"diagonal_hutchinson"`` or ``"xdiag"``.
+
+    References
+    ----------
+    C. Bekas, E. Kokiopoulou, Y. Saad, "An estimator for the diagonal of a
+    matrix", Appl. Numer. Math. 57 (2007). E. N. Epperly, J. A. Tropp, R. J.
+    Webber, "XTrace", SIAM J. Matrix Anal. Appl. 45 (2024), Section 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import randla
+    >>> est = randla.diagonal_hutchinson(np.diag([1.0, 2.0, 3.0]), num_matvecs=8, rng=0)
+    >>> est.estimate.tolist(), est.num_matvecs, est.method
+    ([1.0, 2.0, 3.0], 8, 'diagonal_hutchinson')
     """
 
     estimate: Any
@@ -53,13 +65,9 @@ class DiagonalEstimate:
     method: str
 
 
-def _count(op: LinearOperator) -> int:
-    return op.num_matvecs + op.num_rmatvecs
-
-
 def _diagonal_hutchinson_body(op, m, probe, rng):
     xp = op.xp
-    start = _count(op)
+    start = counter(op)
     Z = draw(op, probe, m, rng)
     X = Z * apply(op, Z)  # column j: z_j * (A z_j), E = diag(A) for isotropic z_j
     V = Z * Z
@@ -72,7 +80,7 @@ def _diagonal_hutchinson_body(op, m, probe, rng):
         dev = dev - xp.mean(dev, axis=1, keepdims=True)
         var = xp.sum(dev * dev, axis=1) / (m - 1)
         std_error = xp.sqrt(var * m) / denom
-    return DiagonalEstimate(estimate, std_error, _count(op) - start, "diagonal_hutchinson")
+    return DiagonalEstimate(estimate, std_error, counter(op) - start, "diagonal_hutchinson")
 
 
 def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -123,15 +131,14 @@ def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher
     >>> bool(np.all(np.abs(est.estimate - np.diag(A)) < 5 * est.std_error))
     True
     """
-    op, _ = prepare(A)
-    m = check_budget(num_matvecs, 1, "diagonal_hutchinson", "one probe")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="diagonal_hutchinson",
+                                           minimum=1, why="one probe")
     return _diagonal_hutchinson_body(op, m, probe, as_generator(rng))
 
 
 def _xdiag_body(op, m, probe, rng):
     xp = op.xp
-    start = _count(op)
+    start = counter(op)
     k = m // 2
     Omega = draw(op, probe, k, rng)
     Y = apply(op, Omega)
@@ -148,7 +155,7 @@ def _xdiag_body(op, m, probe, rng):
     estimate = xp.mean(per_vector, axis=1)
     dev = per_vector - estimate[:, None]
     std_error = xp.sqrt(xp.sum(dev * dev, axis=1) / ((k - 1) * k))
-    return DiagonalEstimate(estimate, std_error, _count(op) - start, "xdiag")
+    return DiagonalEstimate(estimate, std_error, counter(op) - start, "xdiag")
 
 
 def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
@@ -207,9 +214,7 @@ def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
     >>> bool(np.allclose(est.estimate, np.diag(A))), est.num_matvecs
     (True, 30)
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 4, "xdiag", "two test vectors and two adjoint products")
-    if m // 2 > n:
-        raise ValueError(f"num_matvecs must be <= 2n = {2 * n} for xdiag, got {m}")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="xdiag", minimum=4,
+        why="two test vectors and two adjoint products", vectors_per_matvec=2)
     return _xdiag_body(op, m, probe, as_generator(rng))

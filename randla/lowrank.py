@@ -24,9 +24,8 @@ import numpy as np
 from ._compat import check_square, is_array
 from ._lowrank_common import (
     as_lowrank_operator,
-    check_int,
-    check_normalizer,
-    check_rank,
+    check_power,
+    check_samples,
     check_sketch,
     cpqr_pivots,
     draw,
@@ -139,13 +138,9 @@ def rsvd(
     True
     """
     op = as_lowrank_operator(A, method="rsvd", need_adjoint=True)
-    m, n = op.shape
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
-    power_iters = check_int(power_iters, "power_iters", minimum=0)
-    normalizer = check_normalizer(normalizer)
-    num_samples = min(rank + oversample, m, n)
-    probe = resolve_probe(probe, op, A, n, num_samples)
+    rank, num_samples = check_samples(op, rank, oversample)
+    power_iters, normalizer = check_power(power_iters, normalizer)
+    probe = resolve_probe(probe, op, A, op.shape[1], num_samples)
     return _rsvd(op, rank, num_samples, power_iters, normalizer, probe, as_generator(rng))
 
 
@@ -237,9 +232,7 @@ def nystrom(
     """
     op = as_lowrank_operator(A, method="nystrom", need_adjoint=False)
     n = check_square(op.shape, "A")
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
-    num_samples = min(rank + oversample, n)
+    rank, num_samples = check_samples(op, rank, oversample)
     probe = resolve_probe(probe, op, A, n, num_samples)
     return _nystrom(op, rank, num_samples, probe, as_generator(rng))
 
@@ -352,10 +345,8 @@ def rqr(
     True
     """
     op = as_lowrank_operator(A, method="rqr", need_adjoint=True)
-    m, n = op.shape
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
-    num_rows = min(rank + oversample, m)
+    m = op.shape[0]
+    rank, num_rows = check_samples(op, rank, oversample, limit=m)
     probe = resolve_probe(probe, op, A, m, num_rows)
     return _rqr(op, A if is_array(A) else None, rank, num_rows, probe, as_generator(rng))
 

@@ -22,6 +22,7 @@ from ._compat import (
     array_namespace,
     check_finite,
     check_float,
+    check_on,
     device_of,
     is_array,
     namespace,
@@ -46,7 +47,8 @@ class LinearOperator:
     dtype : dtype
         Of the operator's namespace (float32/float64/complex64/complex128).
     xp : namespace
-        Array namespace of the vectors the operator acts on.
+        Array namespace of the vectors the operator acts on (a library module
+        such as ``numpy`` or ``torch``, or its array-api-compat namespace).
     device : optional
         Device of those vectors.
     symmetric : bool
@@ -56,6 +58,30 @@ class LinearOperator:
     ----------
     num_matvecs, num_rmatvecs : int
         Columns processed by ``matmat`` / ``rmatmat`` so far.
+
+    Raises
+    ------
+    ValueError
+        A ``shape`` that is not two positive integers; blocks of the wrong
+        shape, backend or device passed to ``matmat`` / ``rmatmat``.
+    TypeError
+        ``rmatmat`` of an operator without adjoint; blocks that are not arrays.
+
+    References
+    ----------
+    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
+    randomness: probabilistic algorithms for constructing approximate matrix
+    decompositions", SIAM Review 53 (2011), Section 1.4 (randomized methods need only products with
+    blocks of vectors).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import LinearOperator
+    >>> op = LinearOperator((3, 2), lambda X: np.ones((3, 2)) @ X,
+    ...                     rmatmat=lambda Y: np.ones((2, 3)) @ Y, dtype=np.float64, xp=np)
+    >>> op.matmat(np.eye(2)).shape, op.rmatvec(np.ones(3)).tolist(), op.num_matvecs
+    ((3, 2), [3.0, 3.0], 2)
     """
 
     def __init__(
@@ -73,7 +99,7 @@ class LinearOperator:
         self._matmat = matmat
         self._rmatmat = rmatmat
         self.dtype = dtype
-        self.xp = xp
+        self.xp = _normalize_namespace(xp)
         self.device = device
         self.symmetric = bool(symmetric)
         self.num_matvecs = 0
@@ -89,18 +115,7 @@ class LinearOperator:
         return self._rmatmat is not None or self.symmetric
 
     def _check_block(self, X: Any, rows: int, name: str) -> int:
-        if not is_array(X):
-            raise TypeError(f"{name} must be an array, got {type(X).__name__}")
-        xp = array_namespace(X)
-        if xp is not self.xp:
-            raise TypeError(
-                f"{name} is a {xp.__name__} array but the operator works on "
-                f"{self.xp.__name__} arrays; randla never converts silently"
-            )
-        if self.device is not None and device_of(X) != self.device:
-            raise ValueError(
-                f"{name} is on device {device_of(X)} but the operator is on {self.device}"
-            )
+        check_on(X, self.xp, self.device, name, "the operator")
         if X.ndim != 2 or X.shape[0] != rows:
             raise ValueError(f"{name} must have shape ({rows}, k), got {tuple(X.shape)}")
         return int(X.shape[1])
@@ -266,6 +281,13 @@ def as_operator(
     ValueError
         Non-2-D arrays, non-finite entries, bad shapes.
 
+    References
+    ----------
+    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
+    randomness: probabilistic algorithms for constructing approximate matrix
+    decompositions", SIAM Review 53 (2011), Section 1.4 (matrix-free use: only ``A @ X`` and
+    ``A^H @ Y`` with blocks).
+
     Examples
     --------
     >>> import numpy as np
@@ -321,6 +343,21 @@ def dot_test(
     (lhs, rhs) : tuple of float
         ``<A x, y>`` and ``<x, A^H y>``.
 
+    Raises
+    ------
+    AssertionError
+        With ``rtol``: the relative mismatch exceeds it.
+    TypeError
+        An operator without adjoint; a non-integer ``num_vectors``; a
+        non-numeric ``rtol``; as :func:`as_operator`.
+    ValueError
+        ``num_vectors < 1``; a negative ``rtol``; as :func:`as_operator`.
+
+    References
+    ----------
+    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
+    Blackwell (1992), Section 5.1 (the dot-product test).
+
     Examples
     --------
     >>> import numpy as np
@@ -331,6 +368,15 @@ def dot_test(
     """
     from .random import gaussian
 
+    if not isinstance(num_vectors, numbers.Integral) or isinstance(num_vectors, bool):
+        raise TypeError(f"num_vectors must be an integer, got {type(num_vectors).__name__}")
+    if num_vectors < 1:
+        raise ValueError(f"num_vectors must be >= 1, got {num_vectors}")
+    if rtol is not None:
+        if not isinstance(rtol, numbers.Real) or isinstance(rtol, bool):
+            raise TypeError(f"rtol must be a float or None, got {type(rtol).__name__}")
+        if not rtol >= 0:
+            raise ValueError(f"rtol must be >= 0, got {rtol}")
     op = as_operator(A)
     m, n = op.shape
     xp = op.xp

@@ -73,6 +73,12 @@ def as_generator(rng: Any = None) -> np.random.Generator:
     ValueError
         For a negative seed.
 
+    References
+    ----------
+    NEP 19, "Random number generator policy" (NumPy, 2018): explicit
+    Generator objects instead of global state; SciPy's ``rng`` keyword
+    (SPEC 7, "Seeding pseudo-random number generation", 2023).
+
     Examples
     --------
     >>> from randla.random import as_generator
@@ -94,7 +100,33 @@ def as_generator(rng: Any = None) -> np.random.Generator:
 
 
 def seed_from(rng: Any = None) -> int:
-    """Draw a 63-bit integer seed from ``rng`` (for backend-native generators)."""
+    """Draw a 63-bit integer seed from ``rng`` (for backend-native generators).
+
+    Parameters
+    ----------
+    rng : int, numpy.random.Generator or None
+        As for :func:`as_generator`; a Generator advances by one draw.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**63 - 1)``; the same ``int`` seed always gives the same value.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`as_generator`.
+
+    References
+    ----------
+    SPEC 7, "Seeding pseudo-random number generation" (Scientific Python, 2023).
+
+    Examples
+    --------
+    >>> from randla.random import seed_from
+    >>> seed_from(0) == seed_from(0), 0 <= seed_from(1) < 2**63
+    (True, True)
+    """
     return int(as_generator(rng).integers(0, 2**63 - 1, dtype=np.int64))
 
 
@@ -117,6 +149,17 @@ def _resolve(xp: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     if dtype not in (xp.float32, xp.float64):
         raise TypeError(f"dtype must be float32 or float64 of the namespace, got {dtype!r}")
     return xp, dtype
+
+
+def _check_draw(n: Any, num_probes: Any, xp: Any, dtype: Any, device: Any, *,
+                limited: str | None = None) -> tuple[int, int, Any, Any]:
+    """``(n, num_probes, xp, dtype)`` checked and resolved; probes of kind
+    ``limited`` (orthonormal, srft) also need ``num_probes <= n``."""
+    n, num_probes = _check_sizes(n, num_probes)
+    if limited is not None and num_probes > n:
+        raise ValueError(f"{limited} probes need num_probes <= n, got {num_probes} > {n}")
+    xp, dtype = _resolve(xp, dtype, device)
+    return n, num_probes, xp, dtype
 
 
 def _native_generator(xp: Any, rng: Any, device: Any) -> Any:
@@ -157,14 +200,32 @@ def gaussian(
     native : bool
         Draw with the backend's own generator on ``device`` (no host copy).
 
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        In ``xp`` on ``device``, with ``E[Z Z^T] = num_probes I``.
+
+    Raises
+    ------
+    TypeError
+        Non-integer ``n`` or ``num_probes``; a ``dtype`` other than float32 /
+        float64 of ``xp``; an ``rng`` that is not an int, Generator or None.
+    ValueError
+        ``n < 1`` or ``num_probes < 1``; a negative seed.
+
+    References
+    ----------
+    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
+    randomness: probabilistic algorithms for constructing approximate matrix
+    decompositions", SIAM Review 53 (2011), Section 4.
+
     Examples
     --------
     >>> from randla.random import gaussian
     >>> gaussian(4, 2, rng=0).shape
     (4, 2)
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         gen = _native_generator(xp, rng, device)
         if is_torch(xp):
@@ -186,7 +247,26 @@ def rademacher(
     The minimum-variance real probe for Hutchinson's estimator
     (Hutchinson 1989): ``Var = 2 (||A||_F^2 - sum_i A_ii^2)`` for symmetric ``A``.
 
-    Parameters are those of :func:`gaussian`.
+    Parameters
+    ----------
+    n, num_probes, rng, xp, dtype, device, native
+        As for :func:`gaussian`.
+
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        As for :func:`gaussian`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`gaussian`.
+
+    References
+    ----------
+    M. F. Hutchinson, "A stochastic estimator of the trace of the influence
+    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18
+    (1989).
 
     Examples
     --------
@@ -195,8 +275,7 @@ def rademacher(
     >>> bool(np.all(np.abs(rademacher(5, 3, rng=1)) == 1))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         gen = _native_generator(xp, rng, device)
         if is_torch(xp):
@@ -216,7 +295,29 @@ def sphere(
 ) -> Any:
     """Probes uniform on the sphere of radius ``sqrt(n)`` (so ``E[z z^T] = I``).
 
-    Parameters are those of :func:`gaussian`.
+    Normalised Gaussian columns. The default probe of XTrace and XNysTrace,
+    whose rescaled residual term assumes it.
+
+    Parameters
+    ----------
+    n, num_probes, rng, xp, dtype, device, native
+        As for :func:`gaussian`.
+
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        As for :func:`gaussian`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`gaussian`.
+
+    References
+    ----------
+    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
+    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
+    (2024), Section 2.
 
     Examples
     --------
@@ -226,8 +327,7 @@ def sphere(
     >>> np.allclose((z**2).sum(axis=0), 16.0)
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device)
     if native and not is_numpy(xp):
         z = gaussian(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=True)
         return z * (math.sqrt(n) / xp.sqrt(xp.sum(z * z, axis=0, keepdims=True)))
@@ -247,7 +347,25 @@ def orthonormal(
     Mezzadri 2007). Requires ``num_probes <= n``; with ``num_probes == n``
     the Hutchinson estimate ``tr(Z^T A Z) / n`` equals ``tr(A)`` exactly.
 
-    Parameters are those of :func:`gaussian`.
+    Parameters
+    ----------
+    n, num_probes, rng, xp, dtype, device, native
+        As for :func:`gaussian`.
+
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        As for :func:`gaussian`; the columns are orthogonal, ``Z^T Z = n I``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`gaussian`; ``ValueError`` also for ``num_probes > n``.
+
+    References
+    ----------
+    F. Mezzadri, "How to generate random matrices from the classical compact
+    groups", Notices of the AMS 54 (2007).
 
     Examples
     --------
@@ -257,10 +375,7 @@ def orthonormal(
     >>> np.allclose(z.T @ z, 6 * np.eye(6))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    if num_probes > n:
-        raise ValueError(f"orthonormal probes need num_probes <= n, got {num_probes} > {n}")
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device, limited="orthonormal")
     if native and not is_numpy(xp):
         g = gaussian(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=True)
         q, r = xp.linalg.qr(g)
@@ -334,8 +449,23 @@ def srft(
     The matrix is formed here for use as probes; :func:`randla.sketch` applies
     the same operator to a matrix with the FFT in ``O(m n log n)``.
 
-    Parameters are those of :func:`gaussian`; ``native`` has no effect (the
-    draw is a sign vector and an index set).
+    Parameters
+    ----------
+    n, num_probes, rng, xp, dtype, device
+        As for :func:`gaussian`.
+    native : bool
+        No effect (the draw is a sign vector and an index set, see
+        :func:`srft_draw`).
+
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        As for :func:`gaussian`; the columns are orthogonal, ``Z^T Z = n I``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`gaussian`; ``ValueError`` also for ``num_probes > n``.
 
     References
     ----------
@@ -350,17 +480,55 @@ def srft(
     >>> np.allclose(z.T @ z, 8 * np.eye(8))
     True
     """
-    n, num_probes = _check_sizes(n, num_probes)
-    if num_probes > n:
-        raise ValueError(f"srft probes need num_probes <= n, got {num_probes} > {n}")
-    xp, dtype = _resolve(xp, dtype, device)
+    n, num_probes, xp, dtype = _check_draw(n, num_probes, xp, dtype, device, limited="srft")
     signs, cols = srft_draw(n, num_probes, rng=rng)
     z = math.sqrt(n) * signs[:, None] * _real_dft_columns(n, cols)
     return _finish(z, xp, dtype, device)
 
 
 def srft_draw(n: int, num_probes: int, /, *, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The random part of an SRFT: signs ``(n,)`` and sorted column indices."""
+    """The random part of an SRFT: signs ``(n,)`` and sorted column indices.
+
+    :func:`srft` and :func:`randla.sketch` build the same operator from it.
+
+    Parameters
+    ----------
+    n : int
+        Size of the transform.
+    num_probes : int
+        Number of columns kept, ``1 <= num_probes <= n``.
+    rng : int, numpy.random.Generator or None
+        Source of randomness (see :func:`as_generator`).
+
+    Returns
+    -------
+    signs : numpy.ndarray of float64, shape (n,)
+        Random signs ``+-1``.
+    cols : numpy.ndarray of int64, shape (num_probes,)
+        Distinct column indices, sorted.
+
+    Raises
+    ------
+    TypeError
+        Non-integer ``n`` or ``num_probes``; a bad ``rng``.
+    ValueError
+        ``n < 1``, ``num_probes < 1`` or ``num_probes > n``; a negative seed.
+
+    References
+    ----------
+    F. Woolfe, E. Liberty, V. Rokhlin, M. Tygert, "A fast randomized algorithm
+    for the approximation of matrices", Appl. Comput. Harmon. Anal. 25 (2008).
+
+    Examples
+    --------
+    >>> from randla.random import srft_draw
+    >>> signs, cols = srft_draw(8, 3, rng=0)
+    >>> signs.shape, sorted(set(signs.tolist())) <= [-1.0, 1.0], cols.tolist() == sorted(cols)
+    ((8,), True, True)
+    """
+    n, num_probes = _check_sizes(n, num_probes)
+    if num_probes > n:
+        raise ValueError(f"srft probes need num_probes <= n, got {num_probes} > {n}")
     gen = as_generator(rng)
     signs = 2.0 * gen.integers(0, 2, size=n, dtype=np.int8) - 1.0
     cols = np.sort(gen.choice(n, size=num_probes, replace=False))
@@ -376,11 +544,46 @@ def sparse_sign_indices(
     distinct columns chosen uniformly, ``scale = sqrt(num_probes / nnz_per_row)``
     so that ``E[Z Z^T] = num_probes I``.
 
+    Parameters
+    ----------
+    n, num_probes : int
+        Shape ``(n, num_probes)`` of the sparse sign matrix.
+    nnz_per_row : int, optional
+        Nonzeros per row, ``1 <= nnz_per_row <= num_probes`` (default
+        ``min(num_probes, 8)``).
+    rng : int, numpy.random.Generator or None
+        Source of randomness (see :func:`as_generator`).
+
     Returns
     -------
-    cols : ndarray of int64, shape (n, nnz_per_row)
-    signs : ndarray of float64, shape (n, nnz_per_row), entries +-1
+    cols : numpy.ndarray of int64, shape (n, nnz_per_row)
+        Column of each nonzero, sorted within a row.
+    signs : numpy.ndarray of float64, shape (n, nnz_per_row)
+        Entries ``+-1``.
     scale : float
+        ``sqrt(num_probes / nnz_per_row)``.
+
+    Raises
+    ------
+    TypeError
+        Non-integer ``n`` or ``num_probes``; a bad ``rng``.
+    ValueError
+        ``n < 1``, ``num_probes < 1``, ``nnz_per_row`` outside
+        ``[1, num_probes]``; a negative seed.
+
+    References
+    ----------
+    J. A. Tropp, A. Yurtsever, M. Udell, V. Cevher, "Streaming low-rank matrix
+    approximation with an application to scientific simulation", SIAM J. Sci.
+    Comput. 41 (2019), Section 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.random import sparse_sign_indices
+    >>> cols, signs, scale = sparse_sign_indices(5, 4, nnz_per_row=2, rng=0)
+    >>> cols.shape, bool(np.all(np.abs(signs) == 1)), scale
+    ((5, 2), True, 1.4142135623730951)
     """
     n, num_probes = _check_sizes(n, num_probes)
     if nnz_per_row is None:
@@ -407,6 +610,29 @@ def sparse_sign(
 
     See :func:`sparse_sign_indices` for the structure. Use
     :func:`randla.sketch` to apply it to a matrix without forming it.
+
+    Parameters
+    ----------
+    n, num_probes : int
+        Shape of the probe matrix.
+    nnz_per_row : int, optional
+        See :func:`sparse_sign_indices`.
+    rng, xp, dtype, device
+        As for :func:`gaussian`.
+    native : bool
+        No effect (the structure is drawn on the host).
+
+    Returns
+    -------
+    Z : array, shape ``(n, num_probes)``
+        As for :func:`gaussian`.
+
+    Raises
+    ------
+    TypeError
+        Non-integer sizes; a ``dtype`` other than float32 / float64; a bad ``rng``.
+    ValueError
+        ``n < 1``, ``num_probes < 1``, ``nnz_per_row`` outside ``[1, num_probes]``.
 
     References
     ----------
@@ -455,6 +681,22 @@ def draw_probes(
     Returns
     -------
     Z : array of shape ``(n, num_probes)`` with ``E[Z Z^T] = num_probes I``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind`` (the message names it ``probe``, as every estimator
+        does), and as the draw of that kind.
+    TypeError
+        As the draw of that kind.
+
+    References
+    ----------
+    M. F. Hutchinson, "A stochastic estimator of the trace of the influence
+    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18
+    (1989).
+    P.-G. Martinsson, J. A. Tropp, "Randomized numerical linear algebra:
+    foundations and algorithms", Acta Numerica 29 (2020), Sections 8-9.
 
     Examples
     --------

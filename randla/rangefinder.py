@@ -22,9 +22,10 @@ from ._compat import array_namespace, is_array
 from ._lowrank_common import (
     as_lowrank_operator,
     check_int,
-    check_normalizer,
     check_positive,
+    check_power,
     check_rank,
+    check_samples,
     check_sketch,
     draw,
     normalize,
@@ -126,18 +127,14 @@ def range_finder(
     True
     """
     op = as_lowrank_operator(A, method="range_finder", need_adjoint=False)
-    m, n = op.shape
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
-    power_iters = check_int(power_iters, "power_iters", minimum=0)
-    normalizer = check_normalizer(normalizer)
+    rank, num_samples = check_samples(op, rank, oversample)
+    power_iters, normalizer = check_power(power_iters, normalizer)
     if power_iters > 0 and not op.has_adjoint:
         raise TypeError(
             "range_finder with power_iters > 0 needs the adjoint of A: pass rmatmat= "
             "(or symmetric=True) to randla.as_operator, or use power_iters=0"
         )
-    num_samples = min(rank + oversample, m, n)
-    probe = resolve_probe(probe, op, A, n, num_samples)
+    probe = resolve_probe(probe, op, A, op.shape[1], num_samples)
     return _range_finder(op, num_samples, power_iters, normalizer, probe, as_generator(rng))
 
 
@@ -176,6 +173,23 @@ class RangeFinderResult:
     failure_probability : float
         Upper bound on ``P(||A - Q Q^T A|| > error_estimate)`` for ``norm=2``
         (``10**-block_size``); 0 for the deterministic ``"fro"`` indicator.
+
+    References
+    ----------
+    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
+    randomness: probabilistic algorithms for constructing approximate matrix
+    decompositions", SIAM Review 53 (2011), Algorithm 4.2. W. Yu, Y. Gu, Y. Li, "Efficient randomized
+    algorithms for the fixed-precision low-rank matrix approximation", SIAM J.
+    Matrix Anal. Appl. 39 (2018).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla import adaptive_range_finder
+    >>> A = np.random.default_rng(0).standard_normal((60, 8)) @ np.ones((8, 40))
+    >>> res = adaptive_range_finder(A, 1e-8, block_size=4, rng=0)
+    >>> res.converged, res.rank <= 12, float(res) <= 1e-8
+    (True, True, True)
     """
 
     Q: Any

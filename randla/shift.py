@@ -61,10 +61,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._compat import check_finite, check_float, device_of, namespace
+from ._compat import check_finite, device_of
+from ._shift_common import (
+    as_offsets,
+    check_arrays,
+    check_entries,
+    check_fields,
+    check_num_probes,
+    check_probes,
+    lead_and_grid,
+)
 from .kernels import reference as _reference
 from .kernels._dispatch import CUDA, NUMBA, kernel_backend
-from .random import PROBE_KINDS, draw_probes
+from .random import draw_probes
 
 __all__ = [
     "kernel_offsets",
@@ -75,130 +84,7 @@ __all__ = [
     "sketch_grid",
 ]
 
-_LAYOUTS = "(*grid), (batch, *grid) or (batch, channels, *grid)"
 _EXACT_CHUNK = 1 << 21
-
-
-# -- validation helpers --------------------------------------------------------
-
-
-def _as_offsets(offsets: Any) -> np.ndarray:
-    """Normalise ``offsets`` to a host int64 array of shape ``(K, d)``, 1 <= d <= 3."""
-    if isinstance(offsets, np.ndarray):
-        if offsets.dtype.kind not in "iu":
-            raise TypeError(f"offsets must hold integers, got dtype {offsets.dtype}")
-        arr = offsets.reshape(-1, 1) if offsets.ndim == 1 else offsets
-        if arr.ndim != 2:
-            raise ValueError(f"offsets must have shape (num_offsets, ndim), got {offsets.shape}")
-    else:
-        if isinstance(offsets, (str, bytes)) or not isinstance(offsets, Sequence):
-            raise TypeError(
-                "offsets must be a sequence of integer tuples (one per offset, of "
-                f"length the grid dimension), got {type(offsets).__name__}"
-            )
-        rows = []
-        for i, off in enumerate(offsets):
-            entries = (off,) if isinstance(off, numbers.Integral) else off
-            if isinstance(entries, (str, bytes)) or not isinstance(entries, (Sequence, np.ndarray)):
-                raise TypeError(f"offsets[{i}] must be a tuple of integers, got {off!r}")
-            for e in entries:
-                if not isinstance(e, numbers.Integral) or isinstance(e, bool):
-                    raise TypeError(f"offsets[{i}] must be a tuple of integers, got {off!r}")
-            if rows and len(entries) != len(rows[0]):
-                raise ValueError(
-                    f"offsets[{i}] has length {len(entries)} but offsets[0] has length "
-                    f"{len(rows[0])}: all offsets need one entry per grid axis"
-                )
-            rows.append(tuple(int(e) for e in entries))
-        if not rows:
-            raise ValueError("offsets must hold at least one offset")
-        arr = np.array(rows, dtype=np.int64)
-    if arr.shape[0] == 0:
-        raise ValueError("offsets must hold at least one offset")
-    if not 1 <= arr.shape[1] <= 3:
-        raise ValueError(f"offsets must have 1, 2 or 3 entries (the grid dimension), "
-                         f"got {arr.shape[1]}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
-
-
-def _lead_and_grid(A: Any, name: str, grid_ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    if A.ndim < grid_ndim:
-        raise ValueError(
-            f"{name} has {A.ndim} axes but the grid has {grid_ndim} (from the "
-            f"offsets / grid_ndim); expected {_LAYOUTS}"
-        )
-    shape = tuple(int(s) for s in A.shape)
-    lead, grid = shape[: A.ndim - grid_ndim], shape[A.ndim - grid_ndim:]
-    if math.prod(grid) == 0:
-        raise ValueError(f"{name} has an empty grid {grid}")
-    return lead, grid
-
-
-def _check_pair(X: Any, Y: Any, grid_ndim: int):
-    """Validate the (X, Y) pair; return (batch, c_in, c_out, grid, channel_form)."""
-    for A, name in ((X, "X"), (Y, "Y")):
-        if not 0 <= A.ndim - grid_ndim <= 2:
-            raise ValueError(
-                f"{name} must have shape {_LAYOUTS} for {grid_ndim}-D offsets, "
-                f"got shape {tuple(A.shape)}"
-            )
-    if X.ndim != Y.ndim:
-        raise ValueError(
-            f"X and Y must use the same layout {_LAYOUTS}; got shapes "
-            f"{tuple(X.shape)} and {tuple(Y.shape)}"
-        )
-    lead_x, grid = _lead_and_grid(X, "X", grid_ndim)
-    lead_y, grid_y = _lead_and_grid(Y, "Y", grid_ndim)
-    if grid != grid_y:
-        raise ValueError(f"X and Y must share one grid, got {grid} and {grid_y}")
-    if lead_x[:1] != lead_y[:1]:
-        raise ValueError(f"X and Y must have the same batch size, got {lead_x[0]} and {lead_y[0]}")
-    batch = lead_x[0] if lead_x else 1
-    c_in = lead_x[1] if len(lead_x) == 2 else 1
-    c_out = lead_y[1] if len(lead_y) == 2 else 1
-    return batch, c_in, c_out, grid, len(lead_x) == 2
-
-
-def _check_arrays(**arrays: Any):
-    xp = namespace(**arrays)
-    names = list(arrays)
-    for name in names:
-        check_float(arrays[name], name)
-    first = names[0]
-    for name in names[1:]:
-        if arrays[name].dtype != arrays[first].dtype:
-            raise TypeError(
-                f"{first} and {name} must have the same dtype, got {arrays[first].dtype} "
-                f"and {arrays[name].dtype}; convert one explicitly"
-            )
-    return xp
-
-
-def _check_num_probes(num_probes: Any, probe: Any, grid_size: int) -> int:
-    if not isinstance(probe, str) or probe not in PROBE_KINDS:
-        raise ValueError(f"probe must be one of {PROBE_KINDS}, got {probe!r}")
-    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
-        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
-    if num_probes < 1:
-        raise ValueError(f"num_probes must be >= 1, got {num_probes}")
-    if probe in ("orthonormal", "srft") and num_probes > grid_size:
-        raise ValueError(
-            f"num_probes must be <= the number of grid points ({grid_size}) for "
-            f"probe={probe!r}, got {num_probes}"
-        )
-    return int(num_probes)
-
-
-def _check_probes(Z: Any, grid: tuple[int, ...]) -> int:
-    N = math.prod(grid)
-    if Z.ndim != 2 or Z.shape[0] != N:
-        raise ValueError(
-            f"Z must have shape (num_grid_points, num_probes) = ({N}, r) for the grid "
-            f"{grid}, got {tuple(Z.shape)}"
-        )
-    if Z.shape[1] < 1:
-        raise ValueError("Z must hold at least one probe (column)")
-    return int(Z.shape[1])
 
 
 # -- bodies ----------------------------------------------------------------------
@@ -295,6 +181,12 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     TypeError
         For non-integer entries.
 
+    References
+    ----------
+    Louboutin et al., "Low-memory stochastic backpropagation with
+    multi-channel randomized trace estimation", arXiv:2106.06998 (2021): the
+    weight gradient of tap ``k`` is ``tr(X Y^T T_k)`` with these offsets.
+
     Examples
     --------
     >>> from randla import kernel_offsets
@@ -306,22 +198,14 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     sizes = (kernel_size,) if isinstance(kernel_size, numbers.Integral) else tuple(kernel_size)
     if not 1 <= len(sizes) <= 3:
         raise ValueError(f"kernel_size must have 1 to 3 entries, got {len(sizes)}")
-    for s in sizes:
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise TypeError(f"kernel_size must hold integers, got {kernel_size!r}")
-        if s < 1:
-            raise ValueError(f"kernel_size entries must be >= 1, got {kernel_size!r}")
+    check_entries(sizes, kernel_size, "kernel_size", 1)
     if padding is None:
         pads = tuple(int(s) // 2 for s in sizes)
     else:
         pads = (padding,) * len(sizes) if isinstance(padding, numbers.Integral) else tuple(padding)
         if len(pads) != len(sizes):
             raise ValueError(f"padding must have {len(sizes)} entries, got {padding!r}")
-        for p in pads:
-            if not isinstance(p, numbers.Integral) or isinstance(p, bool):
-                raise TypeError(f"padding must hold integers, got {padding!r}")
-            if p < 0:
-                raise ValueError(f"padding entries must be >= 0, got {padding!r}")
+        check_entries(pads, padding, "padding", 0)
     return tuple(
         tuple(int(i) - int(p) for i, p in zip(idx, pads)) for idx in np.ndindex(*sizes)
     )
@@ -370,11 +254,7 @@ def shift_trace_exact(X: Any, Y: Any, offsets: Any, /) -> Any:
     >>> shift_trace_exact(x, y, [-1, 0, 1])   # sums of x[x+k] over valid x
     array([ 6., 10.,  9.])
     """
-    xp = _check_arrays(X=X, Y=Y)
-    offs = _as_offsets(offsets)
-    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
-    check_finite(X, "X")
-    check_finite(Y, "Y")
+    xp, offs, batch, c_in, c_out, grid, channel_form = check_fields(X, Y, offsets)
     est = _exact_body(xp, X, Y, offs, batch, c_in, c_out, grid)
     return _finish(xp, est, channel_form)
 
@@ -418,11 +298,11 @@ def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int) -> Any:
     >>> sketch_grid(X, Z, grid_ndim=2).shape
     (2, 3, 6)
     """
-    xp = _check_arrays(X=X, Z=Z)
+    xp = check_arrays(X=X, Z=Z)
     if not isinstance(grid_ndim, numbers.Integral) or not 1 <= grid_ndim <= 3:
         raise ValueError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
-    lead, grid = _lead_and_grid(X, "X", int(grid_ndim))
-    _check_probes(Z, grid)
+    lead, grid = lead_and_grid(X, "X", int(grid_ndim))
+    check_probes(Z, grid)
     check_finite(X, "X")
     check_finite(Z, "Z")
     return _sketch_body(xp, X, Z, lead)
@@ -472,10 +352,10 @@ def shift_correlate(Y: Any, Z: Any, offsets: Any, /, *, parallel: bool = False) 
     array([[1., 2., 3.],
            [0., 1., 2.]])
     """
-    xp = _check_arrays(Y=Y, Z=Z)
-    offs = _as_offsets(offsets)
-    lead, grid = _lead_and_grid(Y, "Y", offs.shape[1])
-    _check_probes(Z, grid)
+    xp = check_arrays(Y=Y, Z=Z)
+    offs = as_offsets(offsets)
+    lead, grid = lead_and_grid(Y, "Y", offs.shape[1])
+    check_probes(Z, grid)
     check_finite(Y, "Y")
     check_finite(Z, "Z")
     return _correlate_body(xp, Y, Z, offs, lead, grid, bool(parallel))
@@ -520,7 +400,7 @@ def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /) -> Any:
     >>> np.round(est, 12)
     array([ 6., 10.,  9.])
     """
-    xp = _check_arrays(Xbar=Xbar, Ybar=Ybar)
+    xp = check_arrays(Xbar=Xbar, Ybar=Ybar)
     if not 1 <= Xbar.ndim <= 3 or Ybar.ndim != Xbar.ndim + 1:
         raise ValueError(
             "Xbar must have shape (batch, c_in, r), (batch, r) or (r,) and Ybar one "
@@ -608,13 +488,9 @@ def shift_trace(
     >>> bool(np.allclose(exact, shift_trace_exact(X, Y, offsets)))
     True
     """
-    xp = _check_arrays(X=X, Y=Y)
-    offs = _as_offsets(offsets)
-    batch, c_in, c_out, grid, channel_form = _check_pair(X, Y, offs.shape[1])
+    xp, offs, batch, c_in, c_out, grid, channel_form = check_fields(X, Y, offsets)
     N = math.prod(grid)
-    r = _check_num_probes(num_probes, probe, N)
-    check_finite(X, "X")
-    check_finite(Y, "Y")
+    r = check_num_probes(num_probes, probe, N)
     Z = draw_probes(probe, N, r, rng=rng, xp=xp, dtype=X.dtype, device=device_of(X),
                     native=native)
     Xbar = _sketch_body(xp, X, Z, (batch, c_in))

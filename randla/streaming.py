@@ -16,7 +16,7 @@ from ._compat import array_namespace
 from ._lowrank_common import (
     as_lowrank_operator,
     check_int,
-    check_rank,
+    check_samples,
     check_sketch,
     draw,
     eps,
@@ -126,11 +126,9 @@ def single_pass_svd(
     """
     op = as_lowrank_operator(A, method="single_pass_svd", need_adjoint=True)
     m, n = op.shape
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
+    rank, range_size = check_samples(op, rank, oversample)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    range_size = min(rank + oversample, m, n)
     if corange_size is None:
         corange_size = min(2 * range_size + 1, m)
     corange_size = check_int(corange_size, "corange_size", minimum=1)

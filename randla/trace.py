@@ -28,14 +28,12 @@ from ._trace_common import (
     TraceEstimate,
     apply,
     check_block_size,
-    check_budget,
-    check_probe,
+    check_estimator_args,
     check_tolerances,
     counter,
     draw,
     hutchinson_body,
     mean_and_std_error,
-    prepare,
     result,
     transpose_apply,
 )
@@ -131,9 +129,8 @@ def hutchinson(
     >>> ada.std_error <= 1e-2 * abs(ada.estimate), ada.num_matvecs < 1000
     (True, True)
     """
-    op, _ = prepare(A)
-    m = check_budget(num_matvecs, 1, "hutchinson", "one probe")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="hutchinson",
+                                           minimum=1, why="one probe")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 10)
     return hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
@@ -208,11 +205,9 @@ def hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
     >>> res.num_matvecs, bool(abs(res.estimate - exact) < 1e-3 * exact)
     (60, True)
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 3, "hutchpp", "a sketch vector, its product and a probe")
-    if m // 3 > n:
-        raise ValueError(f"num_matvecs must be <= 3n = {3 * n} for hutchpp, got {m}")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="hutchpp", minimum=3,
+        why="a sketch vector, its product and a probe", vectors_per_matvec=3)
     return _hutchpp_body(op, m, probe, as_generator(rng))
 
 
@@ -290,11 +285,9 @@ def na_hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
     >>> res.num_matvecs, bool(abs(res.estimate - np.trace(A)) < 1e-2 * np.trace(A))
     (60, True)
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 3, "na_hutchpp", "one vector per sketch")
-    if m // 3 > n:
-        raise ValueError(f"num_matvecs must be <= 3n = {3 * n} for na_hutchpp, got {m}")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="na_hutchpp", minimum=3, why="one vector per sketch",
+        vectors_per_matvec=3)
     return _na_hutchpp_body(op, m, probe, as_generator(rng))
 
 
@@ -373,15 +366,10 @@ def xtrace(
     >>> ada.std_error <= 1e-4 * ada.estimate, ada.num_matvecs <= 300
     (True, True)
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 4, "xtrace",
-                     "two test vectors and their two basis products")
-    if m // 2 > n:
-        raise ValueError(
-            f"num_matvecs must be <= 2n = {2 * n} for xtrace (n test vectors "
-            f"already give the exact trace), got {m}"
-        )
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="xtrace", minimum=4,
+        why="two test vectors and their two basis products", vectors_per_matvec=2,
+        note=" (n test vectors already give the exact trace)")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 8)
     return xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
@@ -444,11 +432,9 @@ def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
     >>> bool(abs(res.estimate - np.trace(A)) < 5e-3 * np.trace(A))
     True
     """
-    op, n = prepare(A)
-    m = check_budget(num_matvecs, 2, "xnystrace", "one test vector left out of two")
-    if m > n:
-        raise ValueError(f"num_matvecs must be <= n = {n} for xnystrace, got {m}")
-    probe = check_probe(probe)
+    op, _, m, probe = check_estimator_args(
+        A, num_matvecs, probe, method="xnystrace", minimum=2,
+        why="one test vector left out of two", vectors_per_matvec=1)
     return xnystrace_body(op, m, probe, as_generator(rng))
 
 
@@ -526,6 +512,14 @@ def trace(
     near the threshold costs at most the gap between the two methods there,
     which is small by construction. Budgets below 12 use Hutchinson.
 
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989); R. A. Meyer,
+    C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal stochastic trace
+    estimation", SOSA (2021); E. N. Epperly, J. A. Tropp, R. J. Webber,
+    "XTrace: making the most of every sample in stochastic trace estimation",
+    SIAM J. Matrix Anal. Appl. 45 (2024). The "auto" rule is randla's own.
+
     Examples
     --------
     >>> import numpy as np
@@ -556,9 +550,8 @@ def trace(
             f"'hutchinson' and 'xtrace', not {method!r}"
         )
     if method == "auto":
-        op, n = prepare(A)
-        m = check_budget(num_matvecs, 1, "auto", "one probe")
-        probe = check_probe(probe)
+        op, n, m, probe = check_estimator_args(A, num_matvecs, probe, method="auto",
+                                               minimum=1, why="one probe")
         return auto_body(op, n, m, probe, as_generator(rng))
     funcs = {"hutchpp": hutchpp, "na_hutchpp": na_hutchpp, "xnystrace": xnystrace}
     return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng)

@@ -70,3 +70,34 @@ def test_mixed_backend_block():
 def test_linear_operator_is_returned_unchanged():
     op = as_operator(np.eye(2))
     assert as_operator(op) is op and isinstance(op, LinearOperator)
+
+
+def test_dot_test_argument_errors():
+    A = np.arange(6.0).reshape(2, 3)
+    with pytest.raises(ValueError, match="num_vectors must be >= 1"):
+        dot_test(A, num_vectors=0)
+    with pytest.raises(TypeError, match="num_vectors must be an integer"):
+        dot_test(A, num_vectors=1.5)
+    with pytest.raises(ValueError, match="rtol must be >= 0"):
+        dot_test(A, rtol=-1.0)
+    with pytest.raises(TypeError, match="rtol must be a float"):
+        dot_test(A, rtol="tight")
+    with pytest.raises(TypeError, match="no adjoint"):
+        dot_test(as_operator(lambda X: X, shape=(3, 3)))
+    wrong = as_operator(lambda X: A @ X, shape=(2, 3), rmatmat=lambda Y: 2 * (A.T @ Y))
+    with pytest.raises(AssertionError, match="dot test failed"):
+        dot_test(wrong, rng=0, rtol=1e-6)
+
+
+def test_linear_operator_accepts_a_library_module():
+    """``xp=numpy`` (the module) works like its array-api-compat namespace."""
+    A = np.arange(6.0).reshape(2, 3)
+    op = LinearOperator((2, 3), lambda X: A @ X, rmatmat=lambda Y: A.T @ Y,
+                        dtype=np.float64, xp=np)
+    np.testing.assert_array_equal(op.matmat(np.eye(3)), A)
+    lhs, rhs = dot_test(op, rng=0, rtol=1e-12)
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+    torch = pytest.importorskip("torch")
+    At = torch.from_numpy(A)
+    top = LinearOperator((2, 3), lambda X: At @ X, dtype=torch.float64, xp=torch)
+    np.testing.assert_array_equal(top.matmat(torch.eye(3, dtype=torch.float64)).numpy(), A)

@@ -11,9 +11,11 @@ from randla.random import (
     as_generator,
     draw_probes,
     orthonormal,
+    seed_from,
     sparse_sign,
     sparse_sign_indices,
     srft,
+    srft_draw,
 )
 
 
@@ -123,3 +125,48 @@ def test_orthonormal_is_the_signed_householder_q(shape):
     q, r = np.linalg.qr(g)
     q = q * np.sign(np.diag(r))
     np.testing.assert_allclose(z / math.sqrt(n), q, atol=1e-12)
+
+
+def test_seed_from():
+    assert seed_from(7) == seed_from(7)
+    assert seed_from(7) != seed_from(8)
+    g = np.random.default_rng(1)
+    first, second = seed_from(g), seed_from(g)  # a Generator advances
+    assert first != second and 0 <= first < 2**63 - 1
+    with pytest.raises(ValueError, match="non-negative"):
+        seed_from(-1)
+    with pytest.raises(TypeError, match="rng must be"):
+        seed_from("seed")
+
+
+def test_srft_draw_is_the_random_part_of_srft():
+    """srft(n, k) = sqrt(n) diag(signs) F[:, cols] with (signs, cols) = srft_draw(n, k)."""
+    n, k = 9, 4
+    signs, cols = srft_draw(n, k, rng=3)
+    assert signs.shape == (n,) and set(np.unique(signs)) <= {-1.0, 1.0}
+    assert cols.shape == (k,) and np.all(np.diff(cols) > 0) and cols.max() < n
+    z = srft(n, k, rng=3)
+    # the columns cols of the orthonormal real DFT basis, recovered from z
+    basis = z * signs[:, None] / math.sqrt(n)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(k), atol=1e-12)
+    x = np.arange(n)
+    for j, c in enumerate(cols):
+        if c == 0:
+            expected = np.full(n, 1.0 / math.sqrt(n))
+        else:
+            trig = np.cos if c % 2 == 1 else np.sin
+            expected = math.sqrt(2.0 / n) * trig(2 * math.pi * ((c + 1) // 2) * x / n)
+        np.testing.assert_allclose(basis[:, j], expected, atol=1e-12)
+
+
+def test_srft_draw_and_sparse_sign_errors_name_the_argument():
+    with pytest.raises(ValueError, match="num_probes <= n"):
+        srft_draw(4, 5, rng=0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        srft_draw(4.0, 2, rng=0)
+    with pytest.raises(ValueError, match="nnz_per_row"):
+        sparse_sign_indices(10, 4, nnz_per_row=5, rng=0)
+    with pytest.raises(ValueError, match="nnz_per_row"):
+        sparse_sign_indices(10, 4, nnz_per_row=0, rng=0)
+    with pytest.raises(ValueError, match="num_probes must be >= 1"):
+        sparse_sign(10, 0, rng=0)

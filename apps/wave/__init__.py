@@ -20,23 +20,18 @@ from .builders import layered_anomaly_model, layered_model, overthrust_model, sm
 from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
 from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
 from .model import Model
-from .operators import (
-    adjoint,
-    born,
+from .operators import adjoint, born, forward, gauss_newton, gradient, jacobian_adjoint
+from .propagator import ForwardState, HistoryContext, Propagator
+from .reference import reference_step
+from .shots import (
     born_shots,
-    forward,
     forward_operator,
     forward_shots,
-    gauss_newton,
     gauss_newton_shots,
-    gradient,
     gradient_shots,
-    jacobian_adjoint,
     jacobian_adjoint_shots,
     jacobian_operator,
 )
-from .propagator import ForwardState, HistoryContext, Propagator
-from .reference import reference_step
 from .stencil import SPACE_ORDERS, fornberg_weights, second_derivative_weights, stencil_bound
 
 __all__ = [

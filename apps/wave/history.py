@@ -216,6 +216,12 @@ def _zeros(context: Any, shape: tuple[int, ...]) -> Any:
 class FullStorage(WavefieldHistory):
     """Store every forward field (``nt * N`` values): the exact reference.
 
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
     Examples
     --------
     >>> import numpy as np

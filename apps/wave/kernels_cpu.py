@@ -23,11 +23,15 @@ compiled once per (ndim, radius, dtype) and cached on disk. ``parallel=True`` bu
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
 __all__ = [
+    "NumbaBackend",
     "accumulate_checkpoint",
     "accumulate_imaging",
     "born_source",
@@ -276,3 +280,92 @@ def get_sweep(ndim: int, parallel: bool = False):
     if ndim == 2:
         return _sweep2_par if parallel else _sweep2
     return _sweep3_par if parallel else _sweep3
+
+
+# -- the propagator backend ---------------------------------------------------------------
+
+
+class NumbaBackend:
+    """The :class:`~randla.apps.wave.Propagator` backend of NumPy models: flat
+    storage fields, these kernels, ``parallel`` for the ``prange`` variants."""
+
+    name = "numba"
+
+    def __init__(self, prop: Any, parallel: bool) -> None:
+        self.prop = prop
+        self.storage_shape = prop.storage_shape
+        self.inner = prop.inner
+        dtype = np.dtype(prop.np_dtype)
+        self.dtype = dtype
+        self.a = np.ascontiguousarray(prop.a_storage).reshape(-1)
+        self.b = np.ascontiguousarray(prop.b_storage).reshape(-1)
+        w = tuple(tuple(dtype.type(x) for x in row) for row in prop.weights)
+        self.args = (self.a, self.b, w, dtype.type(prop.center),
+                     tuple(int(n) for n in prop.storage_shape))
+        self.step_fn = get_step(prop.ndim, parallel)
+        self.parallel = parallel
+        self.size = int(np.prod(prop.storage_shape))
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.size, dtype=self.dtype)
+
+    def fill_zero(self, x: np.ndarray) -> np.ndarray:
+        x.fill(0)
+        return x
+
+    def copy(self, dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+        np.copyto(dst, src)
+        return dst
+
+    def step(self, u: np.ndarray, up: np.ndarray) -> np.ndarray:
+        self.step_fn(u, up, *self.args)
+        return up
+
+    def points(self, interp: Any) -> tuple:
+        idx = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
+        return (np.ascontiguousarray(idx), np.ascontiguousarray(interp.weights.astype(self.dtype)))
+
+    def inject(self, up: np.ndarray, pts: tuple, values: Any) -> np.ndarray:
+        inject(up, self.a, pts[0], pts[1], values)
+        return up
+
+    def interpolate(self, u: np.ndarray, pts: tuple, out: np.ndarray) -> np.ndarray:
+        interpolate(u, pts[0], pts[1], out)
+        return out
+
+    def view(self, u: np.ndarray) -> np.ndarray:
+        return u.reshape(self.storage_shape)[self.inner]
+
+    def from_padded(self, x: Any) -> np.ndarray:
+        out = np.zeros(self.storage_shape, dtype=self.dtype)
+        out[self.inner] = x
+        return out.reshape(-1)
+
+    def born_source(self, du, u_next, u_cur, u_prev, sdm):
+        born_source(du, u_next, u_cur, u_prev, sdm)
+        return du
+
+    def new_record(self, nt: int, npts: int) -> np.ndarray:
+        return np.zeros((nt, npts), dtype=self.dtype)
+
+    def set_row(self, rec: np.ndarray, n: int, u: np.ndarray, pts: tuple) -> np.ndarray:
+        interpolate(u, pts[0], pts[1], rec[n])
+        return rec
+
+    def finish_record(self, rec: np.ndarray) -> np.ndarray:
+        return rec
+
+    @contextlib.contextmanager
+    def threads(self):
+        num = self.prop.num_threads
+        if num is None or not self.parallel:
+            yield
+            return
+        import numba
+
+        old = numba.get_num_threads()
+        numba.set_num_threads(num)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(old)

@@ -236,13 +236,7 @@ class Model:
         TypeError
             If ``vp`` lives on another backend or has another dtype.
         """
-        xp = namespace(vp=vp, model_vp=self._vp)
-        check_float(vp, "vp")
-        if tuple(vp.shape) != self.shape:
-            raise ValueError(f"vp must have shape {self.shape}, got {tuple(vp.shape)}")
-        if vp.dtype != self.dtype:
-            raise TypeError(f"vp must have dtype {self.dtype}, got {vp.dtype}")
-        check_finite(vp, "vp")
+        xp = self._check_like(vp, "vp", self.shape, f"shape {self.shape}")
         vmin = float(xp.min(vp))
         if vmin <= 0:
             raise ValueError(f"vp must be positive everywhere, found minimum {vmin}")
@@ -361,6 +355,18 @@ class Model:
                 f"dtype={numpy_dtype(self._xp, self.dtype)}, vmax={self._vmax:g})")
 
     # -- padding maps ----------------------------------------------------------
+
+    def _check_like(self, x: Any, name: str, shape: tuple[int, ...], expected: str) -> Any:
+        """``x`` on the model's backend and device, of ``shape`` (``expected``
+        describes it in the error) and the model's dtype, finite; returns xp."""
+        xp = namespace(**{name: x, "model_vp": self._vp})
+        check_float(x, name)
+        if tuple(x.shape) != shape:
+            raise ValueError(f"{name} must have {expected}, got {tuple(x.shape)}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{name} must have the model's dtype {self.dtype}, got {x.dtype}")
+        check_finite(x, name)
+        return xp
 
     def _check_field(self, x: Any, name: str, shape: tuple[int, ...]) -> Any:
         xp = namespace(**{name: x, "model_vp": self._vp})

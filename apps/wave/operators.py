@@ -3,7 +3,8 @@
 Notation (one shot; ``d[t] = P u^t`` with ``P`` receiver interpolation):
 
 * ``F q``: source wavelets ``q`` (nt, nsrc) -> shot record (nt, nrec)
-  (:func:`forward` with the geometry's wavelet, :func:`forward_operator`).
+  (:func:`forward` with the geometry's wavelet;
+  :func:`~randla.apps.wave.forward_operator` as a linear operator).
 * ``F^T d``: shot record -> source-side data (:func:`adjoint`).
 * ``J dm``: linearized (Born) data for a squared-slowness perturbation
   ``dm`` on the physical grid (:func:`born`).
@@ -14,9 +15,9 @@ Notation (one shot; ``d[t] = P u^t`` with ``P`` receiver interpolation):
 
 ``m = 1/vp^2`` is the parameter; derivatives are taken with the sponge
 ``damp`` frozen and ``m`` extended into the absorbing layer by edge
-replication (so ``J^T`` sums the layer into the edge cells). Every ``*_shots``
-function loops serially over shots and sums gradients (:mod:`randla.apps.fwi`
-distributes the same per-shot calls with Dask).
+replication (so ``J^T`` sums the layer into the edge cells). Multi-shot
+loops and the :class:`randla.LinearOperator` views live in
+:mod:`randla.apps.wave.shots`.
 
 References
 ----------
@@ -31,10 +32,7 @@ Development 12, 1165-1187, 2019.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
-
-from randla._compat import check_finite, check_float, namespace
-from randla.operators import LinearOperator
+from typing import Any
 
 from .geometry import Geometry
 from .history import FullStorage, WavefieldHistory
@@ -44,17 +42,10 @@ from .propagator import Propagator
 __all__ = [
     "adjoint",
     "born",
-    "born_shots",
     "forward",
-    "forward_operator",
-    "forward_shots",
     "gauss_newton",
-    "gauss_newton_shots",
     "gradient",
-    "gradient_shots",
     "jacobian_adjoint",
-    "jacobian_adjoint_shots",
-    "jacobian_operator",
 ]
 
 
@@ -70,23 +61,11 @@ def _check_pair(model: Any, geometry: Any) -> None:
 
 
 def _check_traces(x: Any, model: Model, shape: tuple[int, int], name: str) -> None:
-    namespace(**{name: x, "model_vp": model.vp})
-    check_float(x, name)
-    if tuple(x.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape} (nt, num_points), got {tuple(x.shape)}")
-    if x.dtype != model.dtype:
-        raise TypeError(f"{name} must have the model's dtype {model.dtype}, got {x.dtype}")
-    check_finite(x, name)
+    model._check_like(x, name, shape, f"shape {shape} (nt, num_points)")
 
 
 def _check_dm(dm: Any, model: Model) -> None:
-    namespace(dm=dm, model_vp=model.vp)
-    check_float(dm, "dm")
-    if tuple(dm.shape) != model.shape:
-        raise ValueError(f"dm must have the model's shape {model.shape}, got {tuple(dm.shape)}")
-    if dm.dtype != model.dtype:
-        raise TypeError(f"dm must have the model's dtype {model.dtype}, got {dm.dtype}")
-    check_finite(dm, "dm")
+    model._check_like(dm, "dm", model.shape, f"the model's shape {model.shape}")
 
 
 def _history(history: Any) -> WavefieldHistory:
@@ -117,23 +96,6 @@ def _propagator(model: Model, geometry: Geometry, kernel: str, num_threads: int 
     _CACHE.insert(0, (weakref.ref(model), dt, kernel, num_threads, prop))
     del _CACHE[_CACHE_SIZE:]
     return prop
-
-
-def _check_shots(geometries: Any) -> list[Geometry]:
-    if isinstance(geometries, Geometry):
-        raise TypeError("geometries must be a sequence of Geometry (one per shot); "
-                        "use the single-shot function for one Geometry")
-    shots = list(geometries)
-    if not shots:
-        raise ValueError("geometries must hold at least one shot")
-    return shots
-
-
-def _per_shot(values: Any, shots: list, name: str) -> list:
-    vals = list(values)
-    if len(vals) != len(shots):
-        raise ValueError(f"{name} must hold one array per shot ({len(shots)}), got {len(vals)}")
-    return vals
 
 
 # -- single shot ----------------------------------------------------------------------
@@ -216,6 +178,12 @@ def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = Fals
     ValueError, TypeError
         On data of the wrong shape, dtype or backend, and as :func:`forward`.
 
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
     Examples
     --------
     >>> import numpy as np
@@ -253,6 +221,11 @@ def born(model: Model, geometry: Geometry, dm: Any, /, *, kernel: str = "auto",
     ------
     ValueError, TypeError
         On ``dm`` of the wrong shape, dtype or backend, and as :func:`forward`.
+
+    References
+    ----------
+    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009. (Section "linearized
+    inversion").
 
     Examples
     --------
@@ -294,6 +267,12 @@ def jacobian_adjoint(model: Model, geometry: Geometry, dd: Any, /, *, history: W
     ValueError, TypeError
         As :func:`adjoint`; ``TypeError`` for a ``history`` that is not a
         :class:`WavefieldHistory`.
+
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
 
     Examples
     --------
@@ -391,6 +370,12 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
     ValueError, TypeError
         As :func:`born`.
 
+    References
+    ----------
+    R. G. Pratt, C. Shin and G. J. Hicks, "Gauss-Newton and full Newton
+    methods in frequency-space seismic waveform inversion", Geophys. J. Int.
+    133(2), 341-362, 1998.
+
     Examples
     --------
     >>> import numpy as np
@@ -411,198 +396,15 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
     return model.pad_adjoint(strategy.gradient())
 
 
-# -- multi-shot (serial) ---------------------------------------------------------------
+# -- moved to .shots (still importable from here) ---------------------------------------
+
+_SHOTS = ("born_shots", "forward_operator", "forward_shots", "gauss_newton_shots",
+          "gradient_shots", "jacobian_adjoint_shots", "jacobian_operator")
 
 
-def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: Any) -> list:
-    """:func:`forward` for every shot (serial loop); returns a list of records.
+def __getattr__(name: str) -> Any:
+    if name in _SHOTS:
+        from . import shots
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla.apps.wave import Geometry, forward_shots, layered_model
-    >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
-    >>> shots = [Geometry(model, src_positions=[[x, 20.0]], rec_positions=[[200.0, 20.0]], tn=0.1)
-    ...          for x in (100.0, 300.0)]
-    >>> len(forward_shots(model, shots))
-    2
-    """
-    return [forward(model, geom, **options) for geom in _check_shots(geometries)]
-
-
-def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **options: Any) -> list:
-    """:func:`born` for every shot; returns a list of linearized records.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla.apps.wave import Geometry, born_shots, layered_model
-    >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
-    >>> shots = [Geometry(model, src_positions=[[x, 20.0]], rec_positions=[[200.0, 20.0]], tn=0.1)
-    ...          for x in (100.0, 300.0)]
-    >>> [d.shape for d in born_shots(model, shots, np.zeros(model.shape, np.float32))] == [(shots[0].nt, 1)] * 2
-    True
-    """
-    return [born(model, geom, dm, **options) for geom in _check_shots(geometries)]
-
-
-def _sum_images(images: list) -> Any:
-    total = images[0]
-    for img in images[1:]:
-        total = total + img
-    return total
-
-
-def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Sequence[Any], /,
-                           **options: Any) -> Any:
-    """Sum over shots of :func:`jacobian_adjoint` (``dd`` is one record per shot).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla.apps.wave import Geometry, jacobian_adjoint_shots, layered_model
-    >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
-    >>> shots = [Geometry(model, src_positions=[[x, 20.0]], rec_positions=[[200.0, 20.0]], tn=0.1)
-    ...          for x in (100.0, 300.0)]
-    >>> dd = [np.ones((g.nt, g.nrec), np.float32) for g in shots]
-    >>> jacobian_adjoint_shots(model, shots, dd).shape
-    (40, 30)
-    """
-    shots = _check_shots(geometries)
-    vals = _per_shot(dd, shots, "dd")
-    return _sum_images([jacobian_adjoint(model, g, x, **options) for g, x in zip(shots, vals)])
-
-
-def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /,
-                   **options: Any) -> tuple[float, Any]:
-    """Summed objective and gradient over shots (serial loop).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla.apps.wave import Geometry, forward_shots, gradient_shots, layered_model
-    >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
-    >>> shots = [Geometry(model, src_positions=[[x, 20.0]], rec_positions=[[200.0, 20.0]], tn=0.1)
-    ...          for x in (100.0, 300.0)]
-    >>> f, g = gradient_shots(model, shots, forward_shots(model, shots))
-    >>> f, g.shape
-    (0.0, (40, 30))
-    """
-    shots = _check_shots(geometries)
-    vals = _per_shot(d_obs, shots, "d_obs")
-    total_f, images = 0.0, []
-    for geom, obs in zip(shots, vals):
-        f, g = gradient(model, geom, obs, **options)
-        total_f += f
-        images.append(g)
-    return total_f, _sum_images(images)
-
-
-def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **options: Any) -> Any:
-    """Sum over shots of :func:`gauss_newton`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla.apps.wave import Geometry, gauss_newton_shots, layered_model
-    >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
-    >>> shots = [Geometry(model, src_positions=[[x, 20.0]], rec_positions=[[200.0, 20.0]], tn=0.1)
-    ...          for x in (100.0, 300.0)]
-    >>> gauss_newton_shots(model, shots, np.zeros(model.shape, np.float32)).any()
-    np.False_
-    """
-    shots = _check_shots(geometries)
-    return _sum_images([gauss_newton(model, g, dm, **options) for g in shots])
-
-
-# -- LinearOperator views ---------------------------------------------------------------
-
-
-def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto") -> LinearOperator:
-    """``F`` as a :class:`randla.LinearOperator` from flattened source wavelets
-    (nt * nsrc) to flattened records (nt * nrec), with ``F^T`` as adjoint.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla import dot_test
-    >>> from randla.apps.wave import Geometry, forward_operator, layered_model
-    >>> model = layered_model((30, 30), spacing=10.0, nbl=5, dtype=np.float64)
-    >>> geom = Geometry(model, src_positions=[[150.0, 20.0]], rec_positions=[[100.0, 30.0]], tn=0.1)
-    >>> lhs, rhs = dot_test(forward_operator(model, geom), rng=0, rtol=1e-10)
-    >>> abs(lhs - rhs) <= 1e-10 * abs(lhs)
-    True
-    """
-    _check_pair(model, geometry)
-    xp = model.xp
-    nt, ns, nr = geometry.nt, geometry.nsrc, geometry.nrec
-
-    def matmat(X: Any) -> Any:
-        cols = []
-        for j in range(X.shape[1]):
-            q = xp.reshape(X[:, j], (nt, ns))
-            d = forward(model, geometry.with_wavelet(q), kernel=kernel)
-            cols.append(xp.reshape(d, (-1,)))
-        return xp.stack(cols, axis=1)
-
-    def rmatmat(Y: Any) -> Any:
-        cols = []
-        for j in range(Y.shape[1]):
-            d = xp.reshape(Y[:, j], (nt, nr))
-            cols.append(xp.reshape(adjoint(model, geometry, d, kernel=kernel), (-1,)))
-        return xp.stack(cols, axis=1)
-
-    return LinearOperator((nt * nr, nt * ns), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
-                          device=model.device)
-
-
-def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /, *,
-                      history: WavefieldHistory | None = None, kernel: str = "auto") -> LinearOperator:
-    """``J`` (one or several shots stacked) as a :class:`randla.LinearOperator`
-    from flattened ``dm`` to the concatenated flattened records.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from randla import dot_test
-    >>> from randla.apps.wave import Geometry, jacobian_operator, layered_model
-    >>> model = layered_model((30, 30), spacing=10.0, nbl=5, dtype=np.float64)
-    >>> geom = Geometry(model, src_positions=[[150.0, 20.0]], rec_positions=[[100.0, 30.0]], tn=0.1)
-    >>> J = jacobian_operator(model, geom)
-    >>> J.shape == (geom.nt, 900)
-    True
-    >>> lhs, rhs = dot_test(J, rng=0, rtol=1e-10)
-    >>> abs(lhs - rhs) <= 1e-10 * abs(lhs)
-    True
-    """
-    shots = [geometries] if isinstance(geometries, Geometry) else _check_shots(geometries)
-    for geom in shots:
-        _check_pair(model, geom)
-    xp = model.xp
-    sizes = [g.nt * g.nrec for g in shots]
-    n = 1
-    for k in model.shape:
-        n *= k
-
-    def matmat(X: Any) -> Any:
-        cols = []
-        for j in range(X.shape[1]):
-            dm = xp.reshape(X[:, j], model.shape)
-            parts = [xp.reshape(born(model, g, dm, kernel=kernel), (-1,)) for g in shots]
-            cols.append(xp.concat(parts))
-        return xp.stack(cols, axis=1)
-
-    def rmatmat(Y: Any) -> Any:
-        cols = []
-        for j in range(Y.shape[1]):
-            offset, total = 0, None
-            for g, size in zip(shots, sizes):
-                dd = xp.reshape(Y[offset:offset + size, j], (g.nt, g.nrec))
-                offset += size
-                img = jacobian_adjoint(model, g, dd, history=history, kernel=kernel)
-                total = img if total is None else total + img
-            cols.append(xp.reshape(total, (-1,)))
-        return xp.stack(cols, axis=1)
-
-    return LinearOperator((sum(sizes), n), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
-                          device=model.device)
+        return getattr(shots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Time-stepping driver: coefficients, kernel backends and the three sweeps.
+"""Time-stepping driver: coefficients, the backend choice and the three sweeps.
 
 The stencil lives in the kernels (:mod:`.kernels_cpu`, :mod:`.kernels_gpu`,
 :mod:`.reference`); this module only drives them. A :class:`Propagator` is
@@ -17,23 +17,25 @@ gives it a :class:`HistoryContext` for recomputation.
 
 Backends are chosen by the array namespace of the model: NumPy -> Numba CPU
 kernels, CuPy -> numba.cuda kernels, anything else (torch, array_api_strict)
--> the array-API reference stepper. ``kernel=`` forces one.
+-> the array-API reference stepper. ``kernel=`` forces one. Each kernel module
+carries its backend adapter: :class:`.kernels_cpu.NumbaBackend`,
+:class:`.kernels_gpu.CudaBackend`, :class:`.reference.ReferenceBackend`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any, Callable
 
 import numpy as np
 
-from randla._compat import from_host, is_cupy, is_numpy, nbytes
+from randla._compat import is_cupy, is_numpy, nbytes
 
 from . import kernels_cpu
 from .geometry import Geometry, PointInterpolator, check_cfl
+from .kernels_cpu import NumbaBackend
 from .model import Model
-from .reference import reference_step
+from .reference import ReferenceBackend
 from .stencil import _axis_weights
 
 __all__ = ["ForwardState", "HistoryContext", "Propagator"]
@@ -53,6 +55,36 @@ class ForwardState:
         Time index of ``field`` (``-1`` while empty).
     is_zero : bool
         The initial rest state (t = 0, no memory).
+
+    References
+    ----------
+    A. Griewank and A. Walther, "Algorithm 799: revolve: an implementation of
+    checkpointing for the reverse or adjoint mode of computational
+    differentiation", ACM Trans. Math. Softw. 26(1), 19-45, 2000.
+
+    Examples
+    --------
+    A strategy that keeps the state of step 5 and restarts from it:
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
+    >>> class KeepStep5(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.state = context.new_state()
+    ...     def observe(self, t, u):
+    ...         if t == 5:
+    ...             self.context.capture(out=self.state)
+    ...     def correlate(self, t, v):
+    ...         pass
+    ...     def gradient(self):
+    ...         return None
+    >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
+    >>> strategy = KeepStep5()
+    >>> _ = Propagator(model, geom.dt).forward(geom, history=strategy)
+    >>> strategy.state.t, strategy.state.is_zero, strategy.state.field.shape == model.padded_shape
+    (5, False, True)
     """
 
     __slots__ = ("t", "_cur", "_prev", "_backend")
@@ -101,6 +133,35 @@ class HistoryContext:
         ``-1 / dt^2``, the factor of the cross-correlation imaging condition.
     num_advanced_steps : int
         Forward steps run by :meth:`advance` so far.
+
+    References
+    ----------
+    R.-E. Plessix, "A review of the adjoint-state method for computing the
+    gradient of a functional with geophysical applications", Geophys. J. Int.
+    167(2), 495-503, 2006.
+
+    Examples
+    --------
+    The context a strategy receives in :meth:`WavefieldHistory.setup`:
+
+    >>> import numpy as np
+    >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
+    >>> class Inspect(WavefieldHistory):
+    ...     def setup(self, context):
+    ...         super().setup(context)
+    ...         self.seen = (context.nt, context.shape, context.imaging_scale < 0)
+    ...     def observe(self, t, u):
+    ...         pass
+    ...     def correlate(self, t, v):
+    ...         pass
+    ...     def gradient(self):
+    ...         return None
+    >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
+    >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
+    >>> strategy = Inspect()
+    >>> _ = Propagator(model, geom.dt).forward(geom, history=strategy)
+    >>> strategy.seen == (geom.nt, model.padded_shape, True)
+    True
     """
 
     def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any) -> None:
@@ -204,163 +265,6 @@ class HistoryContext:
         return out
 
 
-# -- backends ----------------------------------------------------------------------
-
-
-class _NumbaBackend:
-    name = "numba"
-
-    def __init__(self, prop: "Propagator", parallel: bool) -> None:
-        self.prop = prop
-        self.storage_shape = prop.storage_shape
-        self.inner = prop.inner
-        dtype = np.dtype(prop.np_dtype)
-        self.dtype = dtype
-        self.a = np.ascontiguousarray(prop.a_storage).reshape(-1)
-        self.b = np.ascontiguousarray(prop.b_storage).reshape(-1)
-        w = tuple(tuple(dtype.type(x) for x in row) for row in prop.weights)
-        self.args = (self.a, self.b, w, dtype.type(prop.center),
-                     tuple(int(n) for n in prop.storage_shape))
-        self.step_fn = kernels_cpu.get_step(prop.ndim, parallel)
-        self.parallel = parallel
-        self.size = int(np.prod(prop.storage_shape))
-
-    def zeros(self) -> np.ndarray:
-        return np.zeros(self.size, dtype=self.dtype)
-
-    def fill_zero(self, x: np.ndarray) -> np.ndarray:
-        x.fill(0)
-        return x
-
-    def copy(self, dst: np.ndarray, src: np.ndarray) -> np.ndarray:
-        np.copyto(dst, src)
-        return dst
-
-    def step(self, u: np.ndarray, up: np.ndarray) -> np.ndarray:
-        self.step_fn(u, up, *self.args)
-        return up
-
-    def points(self, interp: PointInterpolator) -> tuple:
-        idx = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
-        return (np.ascontiguousarray(idx), np.ascontiguousarray(interp.weights.astype(self.dtype)))
-
-    def inject(self, up: np.ndarray, pts: tuple, values: Any) -> np.ndarray:
-        kernels_cpu.inject(up, self.a, pts[0], pts[1], values)
-        return up
-
-    def interpolate(self, u: np.ndarray, pts: tuple, out: np.ndarray) -> np.ndarray:
-        kernels_cpu.interpolate(u, pts[0], pts[1], out)
-        return out
-
-    def view(self, u: np.ndarray) -> np.ndarray:
-        return u.reshape(self.storage_shape)[self.inner]
-
-    def from_padded(self, x: Any) -> np.ndarray:
-        out = np.zeros(self.storage_shape, dtype=self.dtype)
-        out[self.inner] = x
-        return out.reshape(-1)
-
-    def born_source(self, du, u_next, u_cur, u_prev, sdm):
-        kernels_cpu.born_source(du, u_next, u_cur, u_prev, sdm)
-        return du
-
-    def new_record(self, nt: int, npts: int) -> np.ndarray:
-        return np.zeros((nt, npts), dtype=self.dtype)
-
-    def set_row(self, rec: np.ndarray, n: int, u: np.ndarray, pts: tuple) -> np.ndarray:
-        kernels_cpu.interpolate(u, pts[0], pts[1], rec[n])
-        return rec
-
-    def finish_record(self, rec: np.ndarray) -> np.ndarray:
-        return rec
-
-    @contextlib.contextmanager
-    def threads(self):
-        num = self.prop.num_threads
-        if num is None or not self.parallel:
-            yield
-            return
-        import numba
-
-        old = numba.get_num_threads()
-        numba.set_num_threads(num)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(old)
-
-
-class _ReferenceBackend:
-    """Array-API reference: functional updates, dense point matrices."""
-
-    name = "reference"
-
-    def __init__(self, prop: "Propagator") -> None:
-        self.prop = prop
-        self.xp = prop.xp
-        self.storage_shape = prop.storage_shape
-        self.inner = prop.inner
-        self.a = prop.a_storage
-        self.b = prop.b_storage
-        self.weights = [[float(x) for x in row] for row in prop.weights]
-        self.center = float(prop.center)
-
-    def zeros(self) -> Any:
-        return self.xp.zeros(self.storage_shape, dtype=self.prop.dtype, device=self.prop.device)
-
-    def fill_zero(self, x: Any) -> Any:
-        return self.zeros()
-
-    def copy(self, dst: Any, src: Any) -> Any:
-        return self.xp.asarray(src, copy=True)
-
-    def step(self, u: Any, up: Any) -> Any:
-        return reference_step(u, up, self.a, self.b, weights=self.weights, center=self.center)
-
-    def points(self, interp: PointInterpolator) -> Any:
-        size = int(np.prod(self.storage_shape))
-        flat = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
-        mat = np.zeros((interp.num_points, size), dtype=np.float64)
-        rows = np.repeat(np.arange(interp.num_points), flat.shape[1])
-        np.add.at(mat, (rows, flat.ravel()), interp.weights.ravel())
-        return from_host(mat, self.xp, dtype=self.prop.dtype, device=self.prop.device)
-
-    def inject(self, up: Any, pts: Any, values: Any) -> Any:
-        xp = self.xp
-        field = xp.reshape(xp.matmul(values, pts), self.storage_shape)
-        return up + self.a * field
-
-    def interpolate(self, u: Any, pts: Any, out: Any = None) -> Any:
-        xp = self.xp
-        return xp.matmul(pts, xp.reshape(u, (-1,)))
-
-    def view(self, u: Any) -> Any:
-        return u[self.inner]
-
-    def from_padded(self, x: Any) -> Any:
-        out = self.zeros()
-        out[self.inner] = x
-        return out
-
-    def born_source(self, du, u_next, u_cur, u_prev, sdm):
-        return du - sdm * (u_next - 2 * u_cur + u_prev)
-
-    def new_record(self, nt: int, npts: int) -> list:
-        zero = self.xp.zeros((npts,), dtype=self.prop.dtype, device=self.prop.device)
-        return [zero] * nt
-
-    def set_row(self, rec: list, n: int, u: Any, pts: Any) -> list:
-        rec[n] = self.interpolate(u, pts)
-        return rec
-
-    def finish_record(self, rec: list) -> Any:
-        return self.xp.stack(rec, axis=0)
-
-    @contextlib.contextmanager
-    def threads(self):
-        yield
-
-
 def _cudasim() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
@@ -395,6 +299,14 @@ class Propagator:
         For an unstable ``dt``, an unknown ``kernel`` or a bad ``num_threads``.
     TypeError
         If ``kernel`` does not match the model's array namespace.
+
+    References
+    ----------
+    J. Virieux and S. Operto, "An overview of full-waveform inversion in
+    exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
+    C. Cerjan, D. Kosloff, R. Kosloff and M. Reshef, "A nonreflecting boundary
+    condition for discrete acoustic and elastic wave equations", Geophysics
+    50(4), 705-708, 1985 (the sponge layer).
 
     Examples
     --------
@@ -467,14 +379,14 @@ class Propagator:
             if not is_numpy(xp):
                 raise TypeError("kernel='numba' needs a model with NumPy arrays")
             parallel = self.num_threads is not None and self.num_threads > 1
-            return _NumbaBackend(self, parallel)
+            return NumbaBackend(self, parallel)
         if kernel == "cuda":
             if not (is_cupy(xp) or (is_numpy(xp) and _cudasim())):
                 raise TypeError("kernel='cuda' needs CuPy arrays (or NumPy under NUMBA_ENABLE_CUDASIM=1)")
             from .kernels_gpu import CudaBackend
 
             return CudaBackend(self)
-        return _ReferenceBackend(self)
+        return ReferenceBackend(self)
 
     def _points(self, interp: PointInterpolator) -> Any:
         key = id(interp)

@@ -8,11 +8,14 @@ and is meant for small grids and for checking the fast kernels.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
-from randla._compat import check_float, device_of, namespace
+import numpy as np
 
-__all__ = ["reference_step"]
+from randla._compat import check_float, device_of, from_host, namespace
+
+__all__ = ["ReferenceBackend", "reference_step"]
 
 
 def reference_step(
@@ -92,3 +95,75 @@ def reference_step(
     out = xp.zeros(shape, dtype=u.dtype, device=device_of(u))
     out[inner] = new
     return out
+
+
+class ReferenceBackend:
+    """The :class:`~randla.apps.wave.Propagator` backend of other namespaces:
+    functional updates with :func:`reference_step`, dense point matrices."""
+
+    name = "reference"
+
+    def __init__(self, prop: Any) -> None:
+        self.prop = prop
+        self.xp = prop.xp
+        self.storage_shape = prop.storage_shape
+        self.inner = prop.inner
+        self.a = prop.a_storage
+        self.b = prop.b_storage
+        self.weights = [[float(x) for x in row] for row in prop.weights]
+        self.center = float(prop.center)
+
+    def zeros(self) -> Any:
+        return self.xp.zeros(self.storage_shape, dtype=self.prop.dtype, device=self.prop.device)
+
+    def fill_zero(self, x: Any) -> Any:
+        return self.zeros()
+
+    def copy(self, dst: Any, src: Any) -> Any:
+        return self.xp.asarray(src, copy=True)
+
+    def step(self, u: Any, up: Any) -> Any:
+        return reference_step(u, up, self.a, self.b, weights=self.weights, center=self.center)
+
+    def points(self, interp: Any) -> Any:
+        size = int(np.prod(self.storage_shape))
+        flat = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
+        mat = np.zeros((interp.num_points, size), dtype=np.float64)
+        rows = np.repeat(np.arange(interp.num_points), flat.shape[1])
+        np.add.at(mat, (rows, flat.ravel()), interp.weights.ravel())
+        return from_host(mat, self.xp, dtype=self.prop.dtype, device=self.prop.device)
+
+    def inject(self, up: Any, pts: Any, values: Any) -> Any:
+        xp = self.xp
+        field = xp.reshape(xp.matmul(values, pts), self.storage_shape)
+        return up + self.a * field
+
+    def interpolate(self, u: Any, pts: Any, out: Any = None) -> Any:
+        xp = self.xp
+        return xp.matmul(pts, xp.reshape(u, (-1,)))
+
+    def view(self, u: Any) -> Any:
+        return u[self.inner]
+
+    def from_padded(self, x: Any) -> Any:
+        out = self.zeros()
+        out[self.inner] = x
+        return out
+
+    def born_source(self, du, u_next, u_cur, u_prev, sdm):
+        return du - sdm * (u_next - 2 * u_cur + u_prev)
+
+    def new_record(self, nt: int, npts: int) -> list:
+        zero = self.xp.zeros((npts,), dtype=self.prop.dtype, device=self.prop.device)
+        return [zero] * nt
+
+    def set_row(self, rec: list, n: int, u: Any, pts: Any) -> list:
+        rec[n] = self.interpolate(u, pts)
+        return rec
+
+    def finish_record(self, rec: list) -> Any:
+        return self.xp.stack(rec, axis=0)
+
+    @contextlib.contextmanager
+    def threads(self):
+        yield

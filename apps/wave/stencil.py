@@ -155,6 +155,28 @@ def stencil_bound(space_order: int, /) -> float:
     Used for the CFL limit: the leapfrog scheme with Laplacian ``L`` is stable
     iff ``dt^2 c_max^2 rho(-L) <= 4``, and ``rho(-L) <= sum_axes bound / h_axis^2``.
 
+    Parameters
+    ----------
+    space_order : int
+        Even order in ``[2, 16]``.
+
+    Returns
+    -------
+    float
+        ``|w_0| + 2 sum_{k >= 1} |w_k|`` of :func:`second_derivative_weights`.
+
+    Raises
+    ------
+    ValueError
+        If ``space_order`` is not an even integer in [2, 16].
+
+    References
+    ----------
+    B. Fornberg, Mathematics of Computation 51(184), 699-706, 1988.
+    R. Courant, K. Friedrichs and H. Lewy, "Über die partiellen
+    Differenzengleichungen der mathematischen Physik", Math. Ann. 100, 32-74,
+    1928.
+
     Examples
     --------
     >>> from randla.apps.wave import stencil_bound

@@ -50,6 +50,17 @@ class LayerReport:
     exact_bytes, probed_bytes : int or None
         Bytes kept for backward by the original and by the converted layer
         (parameters excluded), for ``example_input``.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> from randla.apps.xconv import LayerReport
+    >>> LayerReport("conv1", "Conv2d", True, "probed", (8, 3, 32, 32), 98304, 256).saved_bytes
+    98048
     """
 
     name: str
@@ -76,6 +87,25 @@ class ConversionReport:
     also the next convolution's input) counts for each of them, so the totals
     over-state what the whole network keeps; :class:`SavedTensorMeter` measures
     the network (each storage once).
+
+    Attributes
+    ----------
+    layers : tuple of LayerReport
+        One entry per inspected layer, in module order.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from randla.apps.xconv import convert_net
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1))
+    >>> report = convert_net(net, 4, rng=0, example_input=torch.randn(2, 3, 16, 16))
+    >>> report.converted, report.saved_bytes > 0
+    (['0'], True)
     """
 
     layers: tuple[LayerReport, ...]
@@ -129,6 +159,11 @@ class SavedTensorMeter:
     ----------
     records : list of (shape, dtype, nbytes)
         One entry per packed tensor, in packing order (excluded ones omitted).
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -41,7 +41,7 @@ import numpy as np
 from randla._compat import check_float, device_of, from_host, namespace, nbytes
 from randla.random import seed_from
 
-from .exact import check_conv_pair, correlate
+from .exact import check_conv_input, check_conv_pair, correlate
 from .geometry import conv_geometry
 from .probes import ProbeLayout, draw_conv_probes, probe_layout
 
@@ -66,6 +66,19 @@ class InputSketch:
         ``(batch, channels, *spatial)`` of the sketched input.
     native : bool
         Probes drawn with the backend's own generator (see :mod:`randla.random`).
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.xconv import sketch_input
+    >>> s = sketch_input(np.ones((4, 3, 8, 8)), 6, mode="per_channel", rng=2)
+    >>> s.values.shape, s.seed, s.layout.block_sizes, s.nbytes
+    ((4, 3, 6), 2, (6, 6, 6), 576)
     """
 
     values: Any
@@ -205,12 +218,7 @@ def sketch_input(
     ((8, 4), 1, True)
     """
     xp = namespace(X=X)
-    check_float(X, "X")
-    if X.ndim not in (3, 4, 5):
-        raise ValueError(
-            f"X must have shape (batch, channels, *spatial) with 1 to 3 spatial axes, got "
-            f"shape {tuple(X.shape)}"
-        )
+    check_conv_input(X)
     num_probes = _check_num_probes(num_probes)
     layout = probe_layout(mode, num_probes, X.shape[1], math.prod(X.shape[2:]), probe=probe)
     seed = _seed(rng)

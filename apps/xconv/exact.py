@@ -96,6 +96,16 @@ def correlate(xp: Any, inp: Any, dy: Any, geom: ConvGeometry, *, native: bool = 
     return _correlate_generic(xp, inp, dy, geom)
 
 
+def check_conv_input(X: Any) -> None:
+    """``X`` real floating, of shape ``(batch, channels, *spatial)`` with 1 to 3 spatial axes."""
+    check_float(X, "X")
+    if X.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"X must have shape (batch, channels, *spatial) with 1 to 3 spatial axes, got "
+            f"shape {tuple(X.shape)}"
+        )
+
+
 def check_conv_pair(xp: Any, X: Any, grad_output: Any, geom: ConvGeometry,
                     x_name: str = "X") -> None:
     """Validate ``X`` (or its recorded shape) against ``grad_output``."""
@@ -181,15 +191,10 @@ def conv_weight_grad(
     array([[[28., 36., 44.]]])
     """
     xp = namespace(X=X, grad_output=grad_output)
-    check_float(X, "X")
+    check_conv_input(X)
     check_float(grad_output, "grad_output")
     if X.dtype != grad_output.dtype:
         raise TypeError(f"X ({X.dtype}) and grad_output ({grad_output.dtype}) must share a dtype")
-    if X.ndim not in (3, 4, 5):
-        raise ValueError(
-            f"X must have shape (batch, channels, *spatial) with 1 to 3 spatial axes, got "
-            f"shape {tuple(X.shape)}"
-        )
     geom = conv_geometry(X.ndim - 2, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups)
     check_conv_pair(xp, X, grad_output, geom)

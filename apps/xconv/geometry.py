@@ -42,6 +42,18 @@ class ConvGeometry:
         Zero padding before and after each spatial axis.
     groups : int
         Number of channel groups.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+
+    Examples
+    --------
+    >>> from randla.apps.xconv import conv_geometry
+    >>> g = conv_geometry(2, 3, stride=2, padding=1)
+    >>> g.num_taps, g.symmetric, g.output_shape((8, 7))
+    (9, True, (4, 4))
     """
 
     kernel_size: tuple[int, ...]
@@ -163,6 +175,11 @@ def conv_geometry(
         padding, an unknown padding string, or ``"same"`` with stride > 1.
     TypeError
         For non-integer entries.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -105,6 +105,20 @@ class ProbeLayout:
         Input channels ``C``.
     num_pixels : int
         Input grid size ``N`` (product of the spatial shape, unpadded).
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021);
+    the block layout and its variance are derived in
+    :mod:`randla.apps.xconv.probes`.
+
+    Examples
+    --------
+    >>> from randla.apps.xconv import probe_layout
+    >>> lay = probe_layout("multi_channel", 8, 3, 100)
+    >>> lay.block_sizes, lay.slots_per_channel, lay.sketch_shape_per_sample
+    ((2, 3, 3), 3, (8,))
     """
 
     mode: str
@@ -195,11 +209,36 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
                  probe: str = "gaussian") -> ProbeLayout:
     """Validated :class:`ProbeLayout`.
 
+    Parameters
+    ----------
+    mode : {"multi_channel", "per_channel"}
+        Sketch mode (see :func:`~randla.apps.xconv.sketch_input`).
+    num_probes : int
+        Sketch columns ``r >= 1``.
+    num_channels : int
+        Input channels ``C >= 1``.
+    num_pixels : int
+        Input grid size ``N >= 1`` (unpadded).
+    probe : {"gaussian", "orthonormal", "rademacher", "sphere", "srft"}
+        Probe kind; orthonormal and srft allow at most ``N`` columns per channel.
+
+    Returns
+    -------
+    ProbeLayout
+
     Raises
     ------
     ValueError
-        Unknown ``mode`` or ``probe``; ``num_probes < 1``; orthonormal / srft
-        probes with more columns per channel than pixels.
+        Unknown ``mode`` or ``probe``; ``num_probes``, ``num_channels`` or
+        ``num_pixels`` below 1; orthonormal / srft probes with more columns
+        per channel than pixels.
+    TypeError
+        Non-integer sizes.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -212,8 +251,8 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
     num_probes = _positive_int(num_probes, "num_probes")
-    layout = _layout(mode, num_probes, _positive_int(num_channels, "channels"),
-                     _positive_int(num_pixels, "pixels"))
+    layout = _layout(mode, num_probes, _positive_int(num_channels, "num_channels"),
+                     _positive_int(num_pixels, "num_pixels"))
     if probe in _AT_MOST_N and layout.slots_per_channel > layout.num_pixels:
         where = ("" if mode == "per_channel" else
                  f" (multi_channel puts {layout.slots_per_channel} of the {num_probes} "
@@ -234,6 +273,21 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
                      dtype: Any, device: Any, native: bool = False) -> Any:
     """Regenerate the probes of ``layout`` from ``seed``, one probe per row.
 
+    Parameters
+    ----------
+    layout : ProbeLayout
+        From :func:`probe_layout`.
+    probe : {"gaussian", "orthonormal", "rademacher", "sphere", "srft"}
+        Probe kind.
+    seed : int
+        Non-negative seed; the same seed gives the same probes.
+    xp : namespace
+        Array namespace of the result.
+    dtype, device
+        Of the result (``dtype`` float32 or float64 of ``xp``).
+    native : bool
+        Draw with the backend's own generator (see :mod:`randla.random`).
+
     Returns
     -------
     Z : array
@@ -241,6 +295,19 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
         (unscaled channel blocks; padding slots are zero). Rows are probe
         vectors on the flattened, unpadded input grid (C-contiguous, so the
         sketch ``Z X^T`` is a GEMM with a long inner dimension).
+
+    Raises
+    ------
+    TypeError
+        ``layout`` not a :class:`ProbeLayout`; a non-integer ``seed``; a bad
+        ``dtype``.
+    ValueError
+        Unknown ``probe``; a negative ``seed``.
+
+    References
+    ----------
+    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -251,6 +318,15 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
     >>> Z.shape, bool(np.all(Z[0, 2] == 0))  # channel 0 has 2 probes, channel 1 has 3
     ((2, 3, 10), True)
     """
+    if not isinstance(layout, ProbeLayout):
+        raise TypeError(f"layout must be a ProbeLayout (from probe_layout), got "
+                        f"{type(layout).__name__}")
+    if not isinstance(probe, str) or probe not in PROBES:
+        raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
     gen = as_generator(int(seed))
     n = layout.num_pixels
     opts = dict(xp=xp, dtype=dtype, device=device, native=native)

@@ -90,6 +90,11 @@ def bit_relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:  # noq
     torch.Tensor
         ``max(input, 0)``.
 
+    Raises
+    ------
+    TypeError
+        ``input`` is not a ``torch.Tensor``.
+
     References
     ----------
     Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
@@ -104,6 +109,8 @@ def bit_relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:  # noq
     >>> x.grad.tolist()
     [0.0, 1.0]
     """
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
     if torch.is_grad_enabled() and input.requires_grad:
         return _BitReLUFunction.apply(input, inplace)
     return torch.relu_(input) if inplace else torch.relu(input)

@@ -13,3 +13,20 @@ QUICK = os.environ.get("RANDLA_ASV_QUICK") == "1"
 def size(full, quick):
     """``quick`` under RANDLA_ASV_QUICK=1, else ``full``."""
     return quick if QUICK else full
+
+
+def one_thread(*, torch=False):
+    """One BLAS thread (threadpoolctl, which ships with scikit-learn), and one
+    torch thread with ``torch=True`` when torch is installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+    else:
+        threadpool_limits(1)
+    if torch:
+        try:
+            import torch as _torch
+        except ImportError:
+            return
+        _torch.set_num_threads(1)

@@ -20,26 +20,11 @@ import numpy as np
 
 import randla
 
-from ._common import QUICK, size
+from ._common import QUICK, one_thread, size
 
 M, N, RANK = size((4000, 3000, 50), (200, 150, 10))
 OVERSAMPLE, POWER_ITERS = 10, 2
 SPECTRA = {"1/i": lambda i: 1.0 / i, "i^-1/2": lambda i: i ** -0.5}
-
-
-def _single_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # threadpoolctl comes with scikit-learn
-        pass
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
 
 
 def _reflector(rows, rng):
@@ -121,7 +106,7 @@ class RSVDPeers:
         return {name: known_matrix(M, N, f(i), seed=0) for name, f in SPECTRA.items()}
 
     def setup(self, cache, spectrum, method, dtype):
-        _single_thread()
+        one_thread(torch=True)
         self.run = _rsvd_method(method)
         self.A = cache[spectrum].astype(dtype)
         self.sigma = SPECTRA[spectrum](np.arange(1, min(M, N) + 1, dtype=np.float64))
@@ -149,7 +134,7 @@ class RangeFinders:
     repeat = (3, 10, 30.0)
 
     def setup(self, normalizer):
-        _single_thread()
+        one_thread(torch=True)
         i = np.arange(1, min(M, N) + 1, dtype=np.float64)
         self.A = known_matrix(M, N, 1.0 / i, seed=1)
         self.sigma = 1.0 / i
@@ -173,7 +158,7 @@ class AdaptiveRangeFinder:
     repeat = (2, 5, 30.0)
 
     def setup(self, norm):
-        _single_thread()
+        one_thread(torch=True)
         i = np.arange(1, min(M, N) + 1, dtype=np.float64)
         self.A = known_matrix(M, N, 1.0 / i ** 2, seed=2)
         self.tol = 1e-3 if norm == 2 else 1e-2
@@ -196,7 +181,7 @@ class Nystrom:
     repeat = (3, 10, 30.0)
 
     def setup(self):
-        _single_thread()
+        one_thread(torch=True)
         n = N
         lam = 1.0 / np.arange(1, n + 1, dtype=np.float64)
         V = known_matrix(n, n, np.ones(n), seed=3)  # an orthogonal matrix
@@ -224,7 +209,7 @@ class RQR:
     repeat = (2, 5, 60.0)
 
     def setup(self):
-        _single_thread()
+        one_thread(torch=True)
         i = np.arange(1, min(M, N) + 1, dtype=np.float64)
         self.A = known_matrix(M, N, 1.0 / i ** 2, seed=4)
         self.sigma = 1.0 / i ** 2
@@ -253,7 +238,7 @@ class SinglePass:
     repeat = (3, 10, 30.0)
 
     def setup(self, method):
-        _single_thread()
+        one_thread(torch=True)
         i = np.arange(1, min(M, N) + 1, dtype=np.float64)
         self.A = known_matrix(M, N, 1.0 / i ** 2, seed=5)
         self.sigma = 1.0 / i ** 2

@@ -21,7 +21,7 @@ import scipy.linalg as sla
 import randla
 from randla.demo import matrix_with_spectrum, mean_relative_error, spectrum
 
-from ._common import size
+from ._common import one_thread, size
 
 try:
     import imate
@@ -30,14 +30,6 @@ except ImportError:  # optional peer: its benchmarks are skipped
 
 SPECTRA = ("flat", "poly", "slowexp", "fastexp", "step")
 METHODS = ("hutchinson", "hutchpp", "na_hutchpp", "xtrace", "xnystrace", "auto")
-
-
-def _one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return
-    threadpool_limits(1)
 
 
 class TraceSuite:
@@ -57,7 +49,7 @@ class TraceSuite:
         return mats
 
     def setup(self, mats, spectrum, method, num_matvecs):
-        _one_thread()
+        one_thread()
 
     def track_mean_relative_error(self, mats, spectrum, method, num_matvecs):
         A, exact = mats[spectrum]
@@ -86,7 +78,7 @@ class HutchinsonVsImate:
     def setup(self, library):
         if library == "imate" and imate is None:
             raise NotImplementedError("imate is not installed")
-        _one_thread()
+        one_thread()
         self.n = size(5000, 100)
         self.num_probes = size(100, 10)
         self.A = _spd(self.n)
@@ -115,7 +107,7 @@ class TraceInverseVsImate:
     def setup(self, library):
         if library == "imate" and imate is None:
             raise NotImplementedError("imate is not installed")
-        _one_thread()
+        one_thread()
         self.n = size(1000, 100)
         self.num_probes = size(100, 10)
         self.A = _spd(self.n)
@@ -140,7 +132,7 @@ class TraceEstimatorTime:
     param_names = ["method"]
 
     def setup(self, method):
-        _one_thread()
+        one_thread()
         self.A = matrix_with_spectrum(spectrum("slowexp", size(1000, 100)), rng=0)
 
     def time_trace(self, method):

@@ -22,7 +22,8 @@ import numba
 import numpy as np
 from numba import cuda
 
-from .._compat import array_namespace, device_of, from_host, is_cupy
+from .._compat import array_namespace, device_of, from_host
+from ._gpu_common import contiguous
 
 __all__ = ["shift_correlate"]
 
@@ -80,14 +81,6 @@ def _kernel(threads: int, chunk: int, dtype: str):
     return kernel
 
 
-def _contiguous(x):
-    if is_cupy(array_namespace(x)):
-        import cupy
-
-        return cupy.ascontiguousarray(x)
-    return np.ascontiguousarray(x)
-
-
 def shift_correlate(Y, Z, offsets, *, threads_per_block=THREADS_PER_BLOCK):
     """``out[m, k, j] = sum_x Y[m, x] Z[x + offsets[k], j]`` on the device.
 
@@ -113,8 +106,8 @@ def shift_correlate(Y, Z, offsets, *, threads_per_block=THREADS_PER_BLOCK):
     device = device_of(Y)
     M, D0, D1, D2 = (int(s) for s in Y.shape)
     r = int(Z.shape[1])
-    Yc = _contiguous(Y)
-    Zt = xp.reshape(_contiguous(xp.permute_dims(Z, (1, 0))), (r, D0, D1, D2))
+    Yc = contiguous(Y)
+    Zt = xp.reshape(contiguous(xp.permute_dims(Z, (1, 0))), (r, D0, D1, D2))
     offs = from_host(np.ascontiguousarray(offsets, dtype=np.int64), xp, dtype=xp.int64,
                      device=device)
     K = int(offs.shape[0])

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .._compat import array_namespace, device_of, from_host, is_cupy, numpy_dtype, real_dtype
+from .._compat import array_namespace, device_of, from_host, numpy_dtype, real_dtype
+from ._gpu_common import contiguous
 
 __all__ = ["sparse_sign_left", "sparse_sign_right"]
 
@@ -59,14 +60,6 @@ def csc_structure(cols, signs, scale, num_cols):
     return indptr, rows, vals
 
 
-def _contiguous(x):
-    if is_cupy(array_namespace(x)):
-        import cupy
-
-        return cupy.ascontiguousarray(x)
-    return np.ascontiguousarray(x)
-
-
 def sparse_sign_left(A, cols, signs, scale, num_cols, *, threads_per_block=THREADS_PER_BLOCK):
     """``S^T @ A`` for ``A`` of shape ``(n, p)`` on the device.
 
@@ -89,7 +82,7 @@ def sparse_sign_left(A, cols, signs, scale, num_cols, *, threads_per_block=THREA
     indptr = from_host(indptr, xp, dtype=xp.int64, device=device)
     rows = from_host(rows, xp, dtype=xp.int64, device=device)
     vals = from_host(vals, xp, dtype=rdt, device=device)
-    Ac = _contiguous(A)
+    Ac = contiguous(A)
     p = int(A.shape[1])
     out = xp.empty((num_cols, p), dtype=A.dtype, device=device)
     if p and num_cols:
@@ -109,6 +102,6 @@ def sparse_sign_right(A, cols, signs, scale, num_cols, *, threads_per_block=THRE
     cupy.ndarray, shape (m, num_cols)
     """
     xp = array_namespace(A)
-    At = _contiguous(xp.permute_dims(A, (1, 0)))
+    At = contiguous(xp.permute_dims(A, (1, 0)))
     out = sparse_sign_left(At, cols, signs, scale, num_cols, threads_per_block=threads_per_block)
-    return _contiguous(xp.permute_dims(out, (1, 0)))
+    return contiguous(xp.permute_dims(out, (1, 0)))

@@ -12,22 +12,9 @@ import pytest
 
 from randla.kernels import reference
 
+from _cuda_testing import to_device, to_host
+
 pytestmark = pytest.mark.cudasim
-
-
-def _device(a):
-    """NumPy under the simulator, CuPy on a real GPU (the kernels' contract)."""
-    from numba import config
-
-    if config.ENABLE_CUDASIM:
-        return a
-    import cupy
-
-    return cupy.asarray(a)
-
-
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -44,7 +31,7 @@ def test_matches_reference(shape, r, offsets, dtype):
     Z = rng.standard_normal((int(np.prod(shape[1:])), r)).astype(dtype)
     offs = np.array(offsets, dtype=np.int64)
     expected = reference.shift_correlate(Y.astype(np.float64), Z.astype(np.float64), offs)
-    got = _host(gpu_shift.shift_correlate(_device(Y), _device(Z), offs, threads_per_block=8))
+    got = to_host(gpu_shift.shift_correlate(to_device(Y), to_device(Z), offs, threads_per_block=8))
     assert got.shape == expected.shape and got.dtype == dtype
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)

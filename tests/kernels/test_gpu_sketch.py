@@ -10,22 +10,9 @@ import pytest
 
 from randla.random import sparse_sign, sparse_sign_indices
 
+from _cuda_testing import to_device, to_host
+
 pytestmark = pytest.mark.cudasim
-
-
-def _device(a):
-    """NumPy under the simulator, CuPy on a real GPU (the kernels' contract)."""
-    from numba import config
-
-    if config.ENABLE_CUDASIM:
-        return a
-    import cupy
-
-    return cupy.asarray(a)
-
-
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
@@ -40,13 +27,13 @@ def test_matches_dense(dtype):
     A = A.astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     cols, signs, scale = sparse_sign_indices(n, k, nnz_per_row=2, rng=1)
-    right = _host(gpu_sketch.sparse_sign_right(_device(A), cols, signs, scale, k,
+    right = to_host(gpu_sketch.sparse_sign_right(to_device(A), cols, signs, scale, k,
                                                threads_per_block=8))
     assert right.shape == (m, k) and right.dtype == dtype
     np.testing.assert_allclose(right, A @ sparse_sign(n, k, nnz_per_row=2, rng=1), rtol=tol,
                                atol=tol)
     cols, signs, scale = sparse_sign_indices(m, k, rng=2)
-    left = _host(gpu_sketch.sparse_sign_left(_device(A), cols, signs, scale, k,
+    left = to_host(gpu_sketch.sparse_sign_left(to_device(A), cols, signs, scale, k,
                                              threads_per_block=8))
     assert left.shape == (k, n) and left.dtype == dtype
     np.testing.assert_allclose(left, sparse_sign(m, k, rng=2).T @ A, rtol=tol, atol=tol)

@@ -155,3 +155,8 @@ def test_pack_bits_round_trip(numel):
     packed = pack_bits(mask)
     assert packed.dtype == torch.uint8 and packed.numel() == -(-numel // 8)
     assert torch.equal(unpack_bits(packed, mask.shape), mask)
+
+
+def test_bit_relu_rejects_non_tensors():
+    with pytest.raises(TypeError, match="input must be a torch.Tensor"):
+        bit_relu([1.0, -1.0])

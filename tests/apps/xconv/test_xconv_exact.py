@@ -9,7 +9,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning
 
 from randla._compat import to_host
 from randla.apps.xconv import (
-    conv_geometry, conv_weight_grad, probe_layout, sketch_input, weight_grad,
+    conv_geometry, conv_weight_grad, draw_conv_probes, probe_layout, sketch_input, weight_grad,
 )
 from randla.apps.xconv.exact import correlate
 
@@ -194,6 +194,43 @@ def test_layout_is_disjoint_and_scaled():
     for slot, row in enumerate(rows):
         if row < flat.size:
             assert flat[row] == slot
+
+
+def test_draw_conv_probes_regenerates_the_layout(xp, device):
+    """Same seed -> same probes (per backend); padding slots are zero; a channel
+    block equals the channel's own draw from the same stream."""
+    lay = probe_layout("multi_channel", 5, 2, 10)
+    Z = to_host(draw_conv_probes(lay, "gaussian", 7, xp=xp, dtype=xp.float64, device=device))
+    again = to_host(draw_conv_probes(lay, "gaussian", 7, xp=xp, dtype=xp.float64, device=device))
+    np.testing.assert_array_equal(Z, again)
+    assert Z.shape == (2, 3, 10)
+    assert np.all(Z[0, 2] == 0) and np.all(Z[0, :2] != 0)     # block sizes (2, 3)
+    # iid columns: one host draw of 2 * 3 columns cut into channel blocks
+    host = np.random.default_rng(7).standard_normal((10, 6)).T.reshape(2, 3, 10)
+    host[0, 2] = 0.0
+    np.testing.assert_allclose(Z, host, rtol=0, atol=0)
+    per = probe_layout("per_channel", 4, 3, 10)
+    Zp = to_host(draw_conv_probes(per, "rademacher", 1, xp=xp, dtype=xp.float64, device=device))
+    assert Zp.shape == (4, 10) and set(np.unique(Zp)) <= {-1.0, 1.0}
+
+
+def test_probe_layout_and_draw_errors_name_the_argument():
+    with pytest.raises(ValueError, match="num_channels must be >= 1"):
+        probe_layout("per_channel", 2, 0, 10)
+    with pytest.raises(ValueError, match="num_pixels must be >= 1"):
+        probe_layout("per_channel", 2, 3, 0)
+    with pytest.raises(TypeError, match="num_probes must be an integer"):
+        probe_layout("per_channel", 2.5, 3, 10)
+    lay = probe_layout("per_channel", 2, 3, 10)
+    opts = dict(xp=np, dtype=np.float64, device="cpu")
+    with pytest.raises(TypeError, match="layout must be a ProbeLayout"):
+        draw_conv_probes(("per_channel", 2, 3, 10), "gaussian", 0, **opts)
+    with pytest.raises(ValueError, match="probe must be one of"):
+        draw_conv_probes(lay, "sparse_sign", 0, **opts)
+    with pytest.raises(ValueError, match="seed must be non-negative"):
+        draw_conv_probes(lay, "gaussian", -1, **opts)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        draw_conv_probes(lay, "gaussian", 1.5, **opts)
 
 
 def _forward_from_taps(X, W, geom):
