@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import (
+from .backend import (
     array_namespace,
     check_on,
     device_of,

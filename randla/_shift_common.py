@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._compat import check_finite, check_float, namespace
+from .backend import check_finite, check_float, namespace
 from .random import PROBE_KINDS
 
 __all__ = [

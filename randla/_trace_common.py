@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import (
+from .backend import (
     array_namespace,
     check_square,
     device_of,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._compat import device_of
+from .backend import device_of
 from ._trace_common import (
     apply,
     counter,

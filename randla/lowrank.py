@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import check_square, is_array
+from .backend import check_square, is_array
 from ._lowrank_common import (
     as_lowrank_operator,
     check_power,

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._compat import (
+from .backend import (
     array_namespace,
     check_finite,
     check_float,

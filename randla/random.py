@@ -11,7 +11,7 @@ Probe matrices ``Z`` of shape ``(n, num_probes)`` are normalised so that
 ``tr(A)`` (Hutchinson 1989) whatever the kind.
 
 By default probes are drawn on the host with NumPy and then moved once to the
-caller's namespace and device (:func:`randla._compat.from_host`): the same seed
+caller's namespace and device (:func:`randla.backend.from_host`): the same seed
 gives the same probes on NumPy, torch, CuPy and array_api_strict. With
 ``native=True`` the draw happens with the backend's own generator on the
 device (CuPy, torch), seeded from ``rng``: reproducible per backend, different
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import from_host, is_cupy, is_numpy, is_torch, numpy_dtype
+from .backend import from_host, is_cupy, is_numpy, is_torch, numpy_dtype
 
 __all__ = [
     "PROBE_KINDS",
@@ -141,7 +141,7 @@ def _check_sizes(n: Any, num_probes: Any) -> tuple[int, int]:
 
 def _resolve(xp: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     if xp is None:
-        from ._compat import array_namespace
+        from .backend import array_namespace
 
         xp = array_namespace(np.empty(0))
     if dtype is None:

@@ -18,7 +18,7 @@ import dataclasses
 import math
 from typing import Any
 
-from ._compat import array_namespace, is_array
+from .backend import array_namespace, is_array
 from ._lowrank_common import (
     as_lowrank_operator,
     check_int,

@@ -61,7 +61,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._compat import check_finite, device_of
+from .backend import check_finite, device_of
 from ._shift_common import (
     as_offsets,
     check_arrays,

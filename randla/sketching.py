@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import (
+from .backend import (
     check_finite,
     check_float,
     device_of,

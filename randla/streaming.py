@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._compat import array_namespace
+from .backend import array_namespace
 from ._lowrank_common import (
     as_lowrank_operator,
     check_int,

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from randla._compat import to_host
+from randla.backend import to_host
 
 
 def haar(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:

@@ -24,7 +24,7 @@ class Backend:
 
     def asarray(self, a: Any, dtype: Any = None) -> Any:
         """Explicit host -> backend copy of test data."""
-        from randla._compat import from_host
+        from randla.backend import from_host
 
         a = np.asarray(a)
         if dtype is None:

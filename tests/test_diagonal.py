@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from randla import DiagonalEstimate, as_operator, diagonal_hutchinson, xdiag
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.demo import matrix_with_spectrum
 
 

@@ -8,7 +8,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from randla import as_operator, nystrom, rqr, rsvd
-from randla._compat import to_host
+from randla.backend import to_host
 from randla._lowrank_common import cpqr_pivots
 
 from _lowrank_testing import haar, hmt_power_bound, host, known_matrix, psd_matrix

@@ -21,7 +21,7 @@ def test_adjoint_operator(xp, to_xp):
     op = as_operator(to_xp(a)).H
     assert op.shape == (6, 4)
     y = op.matmat(to_xp(np.eye(4)))
-    from randla._compat import to_host
+    from randla.backend import to_host
 
     np.testing.assert_allclose(to_host(y), a.T)
 

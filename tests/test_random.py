@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.random import (
     PROBE_KINDS,
     as_generator,

@@ -9,7 +9,7 @@ import scipy.sparse.linalg as spla
 from scipy.stats import binom
 
 from randla import adaptive_range_finder, as_operator, range_finder
-from randla._compat import to_host
+from randla.backend import to_host
 from randla._lowrank_common import has_native_lu
 
 from _lowrank_testing import (

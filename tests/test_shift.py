@@ -16,7 +16,7 @@ from randla import (
     shift_trace_from_sketch,
     sketch_grid,
 )
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.random import PROBE_KINDS, draw_probes
 
 # -- brute-force references (plain loops) -------------------------------------------
@@ -244,7 +244,7 @@ def test_phases_compose(xp, to_xp):
     X, Y, _, _ = make_fields("channel", (4, 5), 2, 3, 2, seed=2)
     offsets = [(0, 1), (-1, 0), (1, 1)]
     Xd, Yd = to_xp(X), to_xp(Y)
-    Z = draw_probes("sphere", 20, 5, rng=9, xp=xp, dtype=Xd.dtype, device=randla._compat.device_of(Xd))
+    Z = draw_probes("sphere", 20, 5, rng=9, xp=xp, dtype=Xd.dtype, device=randla.backend.device_of(Xd))
     Xbar = sketch_grid(Xd, Z, grid_ndim=2)
     Ybar = shift_correlate(Yd, Z, offsets)
     assert Xbar.shape == (2, 3, 5) and Ybar.shape == (2, 2, 3, 5)

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse
 
 from randla import as_operator, sketch
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.random import PROBE_KINDS, draw_probes, sparse_sign, srft
 
 

@@ -15,7 +15,7 @@ import pytest
 import randla
 from randla import TraceEstimate, as_operator, hutchinson, hutchpp, na_hutchpp, trace
 from randla import xnystrace, xtrace
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.demo import matrix_with_spectrum
 
 ESTIMATORS = {

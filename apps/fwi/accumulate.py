@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numba import njit
 
-from randla._compat import from_host, is_numpy, nbytes
+from randla.backend import from_host, is_numpy, nbytes
 
 __all__ = ["Accumulator", "Correlator", "RowStream", "TimeMap", "blas_threads"]
 

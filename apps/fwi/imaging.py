@@ -56,7 +56,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from randla._compat import array_namespace, check_float, device_of, from_host
+from randla.backend import array_namespace, check_float, device_of, from_host
 
 __all__ = [
     "CrossCorrelation",

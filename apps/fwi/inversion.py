@@ -9,7 +9,7 @@
   (``logging`` logger ``randla.apps.fwi``) and a tqdm progress bar.
 
 The optimiser works on the host (SciPy): model and gradient are copied
-explicitly with :func:`randla._compat.to_host` / ``from_host`` once per
+explicitly with :func:`randla.backend.to_host` / ``from_host`` once per
 evaluation.
 
 References
@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from randla._compat import from_host, to_host
+from randla.backend import from_host, to_host
 from randla.apps.wave import Geometry, Model
 
 from .imaging import kspace_filter

@@ -54,7 +54,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.random import as_generator, draw_probes
 
 __all__ = [

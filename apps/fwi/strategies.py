@@ -53,7 +53,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from randla._compat import check_finite, check_float, namespace, nbytes, to_host
+from randla.backend import check_finite, check_float, namespace, nbytes, to_host
 from randla.apps.wave import WavefieldHistory
 from randla.random import as_generator
 

@@ -1,7 +1,7 @@
 """Model builders (layered, layered with an anomaly, overthrust-like) and smoothing.
 
 Builders compute the velocity on the host and move it once to the requested
-namespace and device with :func:`randla._compat.from_host`; :func:`smooth`
+namespace and device with :func:`randla.backend.from_host`; :func:`smooth`
 works on any array-API backend (e.g. to make starting models for FWI).
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from randla._compat import array_namespace, check_float, from_host, namespace
+from randla.backend import array_namespace, check_float, from_host, namespace
 
 from .model import Model, _as_tuple, _index
 
@@ -161,7 +161,7 @@ def layered_model(
     xp, device, dtype
         Namespace, device and dtype of the model (default NumPy, float32). The
         model is built on the host and moved once with
-        :func:`randla._compat.from_host`.
+        :func:`randla.backend.from_host`.
 
     Returns
     -------

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from randla._compat import check_finite, check_float, from_host, is_numpy, namespace
+from randla.backend import check_finite, check_float, from_host, is_numpy, namespace
 
 from .model import Model
 

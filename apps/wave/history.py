@@ -103,7 +103,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from randla._compat import is_numpy, nbytes
+from randla.backend import is_numpy, nbytes
 
 from .kernels_cpu import accumulate_checkpoint, accumulate_imaging
 

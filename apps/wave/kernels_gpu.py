@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
-from randla._compat import from_host
+from randla.backend import from_host
 
 __all__ = ["CudaBackend", "get_cuda_kernels"]
 

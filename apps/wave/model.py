@@ -58,7 +58,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from randla._compat import (
+from randla.backend import (
     check_finite,
     check_float,
     device_of,

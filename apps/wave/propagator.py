@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from randla._compat import is_cupy, is_numpy, nbytes
+from randla.backend import is_cupy, is_numpy, nbytes
 
 from . import kernels_cpu
 from .geometry import Geometry, PointInterpolator, check_cfl

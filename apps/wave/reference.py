@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from randla._compat import check_float, device_of, from_host, namespace
+from randla.backend import check_float, device_of, from_host, namespace
 
 __all__ = ["ReferenceBackend", "reference_step"]
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from randla._compat import check_float, device_of, from_host, namespace, nbytes
+from randla.backend import check_float, device_of, from_host, namespace, nbytes
 from randla.random import seed_from
 
 from .exact import check_conv_input, check_conv_pair, correlate

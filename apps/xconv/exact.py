@@ -22,7 +22,7 @@ import itertools
 import math
 from typing import Any
 
-from randla._compat import check_finite, check_float, is_torch, namespace
+from randla.backend import check_finite, check_float, is_torch, namespace
 
 from .geometry import ConvGeometry, conv_geometry
 

@@ -79,7 +79,7 @@ from typing import Any
 
 import numpy as np
 
-from randla._compat import from_host
+from randla.backend import from_host
 from randla.random import as_generator, draw_probes
 
 __all__ = ["MODES", "PROBES", "ProbeLayout", "draw_conv_probes", "probe_layout"]

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from randla._compat import array_namespace
+from randla.backend import array_namespace
 from randla.random import seed_from
 
 from .core import InputSketch, _sketch_body, _weight_grad_body

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compat import is_cupy, is_numpy
+from ..backend import is_cupy, is_numpy
 
 __all__ = ["CUDA", "NUMBA", "REFERENCE", "kernel_backend"]
 

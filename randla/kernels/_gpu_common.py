@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._compat import array_namespace, is_cupy
+from ..backend import array_namespace, is_cupy
 
 __all__ = ["contiguous"]
 

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from .._compat import array_namespace, device_of, from_host
+from ..backend import array_namespace, device_of, from_host
 from ._gpu_common import contiguous
 
 __all__ = ["shift_correlate"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .._compat import array_namespace, device_of, from_host, numpy_dtype, real_dtype
+from ..backend import array_namespace, device_of, from_host, numpy_dtype, real_dtype
 from ._gpu_common import contiguous
 
 __all__ = ["sparse_sign_left", "sparse_sign_right"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._compat import array_namespace, device_of, from_host, numpy_dtype, real_dtype
+from ..backend import array_namespace, device_of, from_host, numpy_dtype, real_dtype
 
 __all__ = ["shift_correlate", "shifted_probes", "sparse_sign_matrix", "valid_slices"]
 
@@ -66,7 +66,7 @@ def sparse_sign_matrix(
     dtype: Any, device: Any,
 ) -> Any:
     """The dense ``(n, num_cols)`` sparse sign matrix, built on the host and moved
-    once with :func:`randla._compat.from_host` (as :func:`randla.random.sparse_sign`)."""
+    once with :func:`randla.backend.from_host` (as :func:`randla.random.sparse_sign`)."""
     n = cols.shape[0]
     dense = np.zeros((n, num_cols), dtype=numpy_dtype(xp, real_dtype(xp, dtype)))
     np.put_along_axis(dense, cols, signs * scale, axis=1)

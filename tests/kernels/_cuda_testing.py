@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from randla._compat import to_host
+from randla.backend import to_host
 
 __all__ = ["to_device", "to_host"]
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from randla._compat import from_host
+from randla.backend import from_host
 from randla.apps.wave import Geometry, forward, layered_anomaly_model, smooth
 
 

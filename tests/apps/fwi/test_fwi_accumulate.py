@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fwi_helpers import drive, effective_probes, fake_context, second_difference
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.apps.fwi import ISIC, CrossCorrelation, KSpaceFilter, OnTheFlyDFT, Probed, kspace_filter
 from randla.apps.fwi.accumulate import TimeMap
 

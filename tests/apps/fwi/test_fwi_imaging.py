@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.apps.fwi import ISIC, CrossCorrelation, KSpaceFilter, kspace_filter, spatial_gradient
 
 

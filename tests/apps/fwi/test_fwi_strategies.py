@@ -205,7 +205,7 @@ def test_engine_backends_probed_equals_exact(xp, device):
     and array_api_strict) full-rank probes reproduce the exact gradient (full
     storage on the NumPy twin), and the Nyquist-subsampled data_qr gradient
     runs."""
-    from randla._compat import to_host
+    from randla.backend import to_host
     from randla.apps.wave import Geometry, layered_model
 
     model = layered_model((24, 18), spacing=10.0, nbl=4, dtype=xp.float64, xp=xp, device=device)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from randla._compat import to_host
+from randla.backend import to_host
 
 from randla.apps.wave import Geometry, Model, adjoint, born, forward, layered_model, reference_step
 from randla.apps.wave.stencil import _axis_weights

@@ -254,7 +254,7 @@ def test_model_and_geometry_pickle(xp, to_xp):
     setup_cache, multiprocessing): the copy models the same shot record."""
     import pickle
 
-    from randla._compat import to_host
+    from randla.backend import to_host
 
     vp = to_xp(np.linspace(1500.0, 2500.0, 12 * 10).reshape(12, 10))
     model = Model(vp, spacing=10.0, nbl=4, space_order=4)

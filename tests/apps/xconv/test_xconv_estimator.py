@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from xconv_helpers import estimator_variance, exact_from_taps, structured_data
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.apps.xconv import (
     PROBES, conv_geometry, conv_weight_grad, probe_layout, sketch_input, weight_grad,
 )

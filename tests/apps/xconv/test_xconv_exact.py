@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
-from randla._compat import to_host
+from randla.backend import to_host
 from randla.apps.xconv import (
     conv_geometry, conv_weight_grad, draw_conv_probes, probe_layout, sketch_input, weight_grad,
 )

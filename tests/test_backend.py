@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from randla._compat import check_finite, check_float, from_host, namespace, to_host
+import randla.backend
+from randla.backend import (
+    check_finite,
+    check_float,
+    check_positive_int,
+    from_host,
+    namespace,
+    to_host,
+)
 
 
 def test_namespace_rejects_mixed_backends():
@@ -42,3 +50,30 @@ def test_round_trip(xp, device):
     a = np.arange(6.0).reshape(2, 3)
     b = from_host(a, xp, dtype=xp.float64, device=device)
     np.testing.assert_array_equal(to_host(b), a)
+
+
+def test_backend_all_is_sorted_and_resolves():
+    names = randla.backend.__all__
+    assert list(names) == sorted(names)
+    missing = [n for n in names if not hasattr(randla.backend, n)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("value", [1, 7, np.int64(3), np.int32(12)])
+def test_check_positive_int_accepts_integers(value):
+    out = check_positive_int(value, "num_probes")
+    assert type(out) is int and out == int(value)
+
+
+@pytest.mark.parametrize("value", [True, 2.0, "3", None, np.float64(2)])
+def test_check_positive_int_rejects_non_integers(value):
+    with pytest.raises(TypeError, match="num_probes must be an integer"):
+        check_positive_int(value, "num_probes")
+
+
+def test_check_positive_int_minimum():
+    with pytest.raises(ValueError, match="rank must be >= 1, got 0"):
+        check_positive_int(0, "rank")
+    assert check_positive_int(0, "oversample", minimum=0) == 0
+    with pytest.raises(ValueError, match="oversample must be >= 0, got -1"):
+        check_positive_int(-1, "oversample", minimum=0)

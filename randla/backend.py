@@ -1,19 +1,40 @@
-"""Array-API plumbing: the only module that imports :mod:`array_api_compat`.
+"""Backend helpers: the one place randla talks to :mod:`array_api_compat`.
 
-Everything backend-specific in randla goes through these helpers, so that the
-rest of the code is written once against the array API standard.
+Public because the applications in :mod:`randla.apps` (and code written on top
+of randla) use them too: every array-API check and the two explicit transfers
+between host and device live here, so the rest of the code is written once
+against the array API standard.
 
 Conventions
 -----------
 * ``namespace(X=X, Y=Y)`` returns the common namespace of the named arrays and
   raises a :class:`TypeError` naming the arguments when they mix backends, and
   a :class:`ValueError` when they live on different devices.
+* ``check_on(x, xp, device, "x", "the model")`` checks one array against a
+  namespace and device that an owner (an operator, a model) already fixed.
 * ``check_float(x, "X")`` accepts float32/float64 (and complex64/128 when asked)
   and rejects integer, boolean and half-precision input with a :class:`TypeError`.
 * ``check_finite(x, "X")`` raises a :class:`ValueError` on NaN or infinity.
-* Nothing here copies data between host and device. The one explicit transfer,
-  :func:`from_host`, moves host-drawn probe matrices onto the caller's device and
-  is used only where the documentation says so.
+* ``check_positive_int(value, "num_probes")`` is the one integer validator:
+  a :class:`TypeError` for non-integers (bool included), a :class:`ValueError`
+  below the minimum, both naming the argument.
+* Nothing here copies data between host and device behind the caller's back.
+  The explicit transfers are :func:`from_host` (host-drawn probe matrices onto
+  the caller's device, where the documentation says so) and :func:`to_host`
+  (for plotting, reports and SciPy).
+
+Examples
+--------
+>>> import numpy as np
+>>> from randla.backend import check_positive_int, namespace
+>>> namespace(A=np.ones(3)).__name__
+'array_api_compat.numpy'
+>>> check_positive_int(4, "num_probes")
+4
+>>> check_positive_int(0, "num_probes")
+Traceback (most recent call last):
+    ...
+ValueError: num_probes must be >= 1, got 0
 """
 
 from __future__ import annotations
@@ -29,6 +50,7 @@ __all__ = [
     "check_finite",
     "check_float",
     "check_on",
+    "check_positive_int",
     "check_same_device",
     "check_square",
     "device_of",
@@ -38,6 +60,7 @@ __all__ = [
     "is_numpy",
     "is_torch",
     "namespace",
+    "nbytes",
     "numpy_dtype",
     "real_dtype",
     "to_host",
@@ -201,6 +224,25 @@ def check_finite(x: Any, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinite values")
 
 
+def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as ``int`` after checking it is an integer ``>= minimum``.
+
+    Accepts Python and NumPy integers; rejects ``bool``, floats and strings.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If ``value < minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
 def check_square(shape: tuple[int, ...], name: str) -> int:
     """Return ``n`` for an ``n x n`` shape or raise ``ValueError``."""
     if len(shape) != 2 or shape[0] != shape[1]:
@@ -259,11 +301,6 @@ def to_host(x: Any) -> np.ndarray:
     if is_cupy(xp):
         return x.get()
     return np.from_dlpack(x).copy()
-
-
-def default_float(xp: Any) -> Any:
-    """float64 of namespace ``xp``."""
-    return xp.float64
 
 
 def nbytes(x: Any) -> int:
