@@ -14,6 +14,7 @@ Every operator carries a dot-product test, :func:`dot_test`, checking
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -185,6 +186,15 @@ def _normalize_namespace(xp: Any) -> Any:
         raise TypeError(f"xp must be an array namespace, got {xp!r}") from exc
 
 
+def _quiet(product: Callable) -> Callable:
+    """``product`` without floating-point RuntimeWarnings (its result is checked)."""
+    def quiet(X: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return product(X)
+    return quiet
+
+
 def _dense_operator(A: Any, symmetric: bool, check: bool) -> LinearOperator:
     xp = namespace(A=A)
     if A.ndim != 2:
@@ -194,8 +204,13 @@ def _dense_operator(A: Any, symmetric: bool, check: bool) -> LinearOperator:
         check_finite(A, "A")
     is_complex = A.dtype in (xp.complex64, xp.complex128)
     AH = xp.conj(A).T if is_complex else A.T
+    matmat, rmatmat = (lambda X: A @ X), (lambda Y: AH @ Y)
+    if not check:
+        # unchecked A: the caller checks the (small) products instead of A, so
+        # NumPy's "invalid value in matmul" warning would only precede that error
+        matmat, rmatmat = _quiet(matmat), _quiet(rmatmat)
     return LinearOperator(
-        tuple(A.shape), lambda X: A @ X, rmatmat=lambda Y: AH @ Y,
+        tuple(A.shape), matmat, rmatmat=rmatmat,
         dtype=A.dtype, xp=xp, device=device_of(A), symmetric=symmetric,
     )
 
