@@ -26,21 +26,26 @@ algorithms", Acta Numerica 29 (2020), Sections 8-9 (SRFT, sparse sign).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from .backend import from_host, is_cupy, is_numpy, is_torch, numpy_dtype
+from .backend import check_positive_int, from_host, is_cupy, is_numpy, is_torch, numpy_dtype
 
 __all__ = [
     "PROBE_KINDS",
+    "ProbeKind",
     "as_generator",
     "draw_probes",
     "gaussian",
     "orthonormal",
+    "probe_kind",
+    "probe_kinds",
     "rademacher",
+    "register_probe_kind",
     "seed_from",
     "sparse_sign",
     "sparse_sign_indices",
@@ -49,7 +54,9 @@ __all__ = [
     "srft_draw",
 ]
 
-#: Probe kinds accepted by :func:`draw_probes` and every estimator's ``probe=``.
+#: The core's probe kinds: accepted by every estimator's ``probe=`` and by
+#: :func:`randla.sketch`. :func:`draw_probes` also draws the kinds that
+#: applications register (:func:`register_probe_kind`).
 PROBE_KINDS = ("gaussian", "orthonormal", "rademacher", "sparse_sign", "sphere", "srft")
 
 
@@ -131,12 +138,7 @@ def seed_from(rng: Any = None) -> int:
 
 
 def _check_sizes(n: Any, num_probes: Any) -> tuple[int, int]:
-    for name, value in (("n", n), ("num_probes", num_probes)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-        if int(value) < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(n), int(num_probes)
+    return check_positive_int(n, "n"), check_positive_int(num_probes, "num_probes")
 
 
 def _resolve(xp: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
@@ -655,32 +657,146 @@ def sparse_sign(
     return _finish(z, xp, dtype, device)
 
 
-_DRAWS = {
-    "gaussian": gaussian,
-    "orthonormal": orthonormal,
-    "rademacher": rademacher,
-    "sparse_sign": sparse_sign,
-    "sphere": sphere,
-    "srft": srft,
-}
+@dataclasses.dataclass(frozen=True)
+class ProbeKind:
+    """A registered probe kind (see :func:`register_probe_kind`).
+
+    Attributes
+    ----------
+    name : str
+    draw : callable
+        ``draw(n, num_probes, /, *, rng, xp, dtype, device, native, **options)``
+        returning an ``(n, num_probes)`` array.
+    unbiased : bool
+        ``E[Z Z^T] = num_probes I``: estimates with these probes are unbiased.
+        False for projection kinds such as a data-driven basis.
+    orthogonal : bool
+        The columns are orthogonal, so ``num_probes <= n``.
+    """
+
+    name: str
+    draw: Callable[..., Any]
+    unbiased: bool = True
+    orthogonal: bool = False
+
+
+_REGISTRY: dict[str, ProbeKind] = {}
+
+
+def register_probe_kind(
+    name: str, draw: Callable[..., Any], /, *, unbiased: bool = True,
+    orthogonal: bool = False, replace: bool = False,
+) -> ProbeKind:
+    """Add a probe kind to the one registry that :func:`draw_probes` reads.
+
+    Applications extend the core's kinds here instead of keeping a second
+    list: :mod:`randla.apps.fwi` registers its time-probe kinds (``dft``,
+    ``data_qr``), which then draw through :func:`draw_probes` with their extra
+    options (``data=``) passed through.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name, as passed to ``draw_probes(name, ...)``.
+    draw : callable
+        ``draw(n, num_probes, /, *, rng, xp, dtype, device, native, **options)``
+        returning an ``(n, num_probes)`` array of namespace ``xp`` on ``device``.
+    unbiased, orthogonal : bool
+        See :class:`ProbeKind`.
+    replace : bool
+        Allow replacing a registered kind of the same name (otherwise a
+        ``ValueError``; the core's kinds can never be replaced).
+
+    Returns
+    -------
+    ProbeKind
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.random import draw_probes, register_probe_kind, rademacher
+    >>> def doubled(n, num_probes, /, **kw):
+    ...     return rademacher(2 * n, num_probes, **kw)[:n]
+    >>> _ = register_probe_kind("doubled_demo", doubled, replace=True)
+    >>> draw_probes("doubled_demo", 5, 2, rng=0).shape
+    (5, 2)
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if not callable(draw):
+        raise TypeError(f"draw must be callable, got {type(draw).__name__}")
+    if name in PROBE_KINDS and name in _REGISTRY:
+        raise ValueError(f"probe kind {name!r} belongs to the core and cannot be replaced")
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"probe kind {name!r} is already registered (pass replace=True)")
+    kind = ProbeKind(name, draw, unbiased=bool(unbiased), orthogonal=bool(orthogonal))
+    _REGISTRY[name] = kind
+    return kind
+
+
+def probe_kinds(*, unbiased: bool | None = None, orthogonal: bool | None = None) -> tuple[str, ...]:
+    """Sorted names of the registered probe kinds, optionally filtered.
+
+    Examples
+    --------
+    >>> from randla.random import probe_kinds
+    >>> probe_kinds(orthogonal=True)[:2]
+    ('orthonormal', 'srft')
+    """
+    return tuple(sorted(
+        k.name for k in _REGISTRY.values()
+        if (unbiased is None or k.unbiased == unbiased)
+        and (orthogonal is None or k.orthogonal == orthogonal)
+    ))
+
+
+def probe_kind(name: Any, /, *, argument: str = "probe") -> ProbeKind:
+    """The registered :class:`ProbeKind` called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind; the message names ``argument`` and lists the
+        registered kinds.
+
+    Examples
+    --------
+    >>> from randla.random import probe_kind
+    >>> probe_kind("orthonormal").orthogonal
+    True
+    """
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"{argument} must be one of {probe_kinds()}, got {name!r}")
+    return _REGISTRY[name]
+
+
+for _name, _draw in (("gaussian", gaussian), ("orthonormal", orthonormal), ("rademacher", rademacher),
+                     ("sparse_sign", sparse_sign), ("sphere", sphere), ("srft", srft)):
+    register_probe_kind(_name, _draw, orthogonal=_name in ("orthonormal", "srft"))
+del _name, _draw
 
 
 def draw_probes(
     kind: str, n: int, num_probes: int, /, *, rng: Any = None, xp: Any = None,
-    dtype: Any = None, device: Any = None, native: bool = False,
+    dtype: Any = None, device: Any = None, native: bool = False, **options: Any,
 ) -> Any:
     """Draw an ``(n, num_probes)`` probe matrix of the given ``kind``.
 
     Parameters
     ----------
-    kind : {"gaussian", "orthonormal", "rademacher", "sparse_sign", "sphere", "srft"}
+    kind : str
+        A registered kind (:func:`probe_kinds`): the core's
+        :data:`PROBE_KINDS` and those applications register.
     n, num_probes : int
     rng, xp, dtype, device, native
         See :func:`gaussian`.
+    **options
+        Passed to the kind's draw (e.g. ``data=`` for ``data_qr``).
 
     Returns
     -------
-    Z : array of shape ``(n, num_probes)`` with ``E[Z Z^T] = num_probes I``.
+    Z : array of shape ``(n, num_probes)``; ``E[Z Z^T] = num_probes I`` for
+        the unbiased kinds.
 
     Raises
     ------
@@ -704,6 +820,5 @@ def draw_probes(
     >>> draw_probes("rademacher", 100, 3, rng=0).shape
     (100, 3)
     """
-    if not isinstance(kind, str) or kind not in _DRAWS:
-        raise ValueError(f"probe must be one of {PROBE_KINDS}, got {kind!r}")
-    return _DRAWS[kind](n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=native)
+    entry = probe_kind(kind)
+    return entry.draw(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=native, **options)

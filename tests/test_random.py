@@ -170,3 +170,42 @@ def test_srft_draw_and_sparse_sign_errors_name_the_argument():
         sparse_sign_indices(10, 4, nnz_per_row=0, rng=0)
     with pytest.raises(ValueError, match="num_probes must be >= 1"):
         sparse_sign(10, 0, rng=0)
+
+
+# -- the probe-kind registry ---------------------------------------------------------
+
+
+def test_registry_holds_the_core_kinds():
+    from randla.random import PROBE_KINDS, probe_kind, probe_kinds
+
+    assert set(PROBE_KINDS) <= set(probe_kinds())
+    assert probe_kinds(orthogonal=True)[:2] == ("orthonormal", "srft")
+    assert all(probe_kind(k).unbiased for k in PROBE_KINDS)
+
+
+def test_registered_kind_draws_with_options_through_draw_probes():
+    from randla.random import draw_probes, probe_kind, probe_kinds, register_probe_kind
+
+    def scaled(n, num_probes, /, *, scale, rng, xp, dtype, device, native):
+        return scale * draw_probes("rademacher", n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device)
+
+    register_probe_kind("scaled_test", scaled, unbiased=False, replace=True)
+    Z = draw_probes("scaled_test", 6, 3, rng=4, scale=2.0)
+    np.testing.assert_array_equal(Z, 2.0 * draw_probes("rademacher", 6, 3, rng=4))
+    assert not probe_kind("scaled_test").unbiased
+    assert "scaled_test" in probe_kinds(unbiased=False)
+    with pytest.raises(ValueError, match="already registered"):
+        register_probe_kind("scaled_test", scaled)
+
+
+def test_registry_errors_name_the_argument():
+    from randla.random import draw_probes, probe_kind, register_probe_kind
+
+    with pytest.raises(ValueError, match="probe must be one of"):
+        draw_probes("nope", 4, 2)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        probe_kind("nope", argument="kind")
+    with pytest.raises(ValueError, match="belongs to the core"):
+        register_probe_kind("gaussian", lambda *a, **k: None, replace=True)
+    with pytest.raises(TypeError, match="draw must be callable"):
+        register_probe_kind("x_test", 3)
