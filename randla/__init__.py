@@ -12,10 +12,29 @@ from __future__ import annotations
 import importlib as _importlib
 
 from . import random
-from .diagonal import DiagonalEstimate, diagonal_hutchinson, xdiag
-from .lowrank import nystrom, rqr, rsvd
+from .estimation import (
+    TRACE_METHODS,
+    DiagonalEstimate,
+    TraceEstimate,
+    diagonal_hutchinson,
+    hutchinson,
+    hutchpp,
+    na_hutchpp,
+    trace,
+    xdiag,
+    xnystrace,
+    xtrace,
+)
+from .lowrank import (
+    RangeFinderResult,
+    adaptive_range_finder,
+    nystrom,
+    range_finder,
+    rqr,
+    rsvd,
+    single_pass_svd,
+)
 from .operators import LinearOperator, as_operator, dot_test
-from .rangefinder import RangeFinderResult, adaptive_range_finder, range_finder
 from .shift import (
     kernel_offsets,
     shift_correlate,
@@ -25,17 +44,6 @@ from .shift import (
     sketch_grid,
 )
 from .sketching import sketch
-from .streaming import single_pass_svd
-from .trace import (
-    TRACE_METHODS,
-    TraceEstimate,
-    hutchinson,
-    hutchpp,
-    na_hutchpp,
-    trace,
-    xnystrace,
-    xtrace,
-)
 
 __version__ = "0.1.0"
 

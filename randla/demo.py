@@ -99,8 +99,7 @@ def mean_relative_error(A: Any, exact: float, method: str, num_matvecs: int, /, 
     >>> mean_relative_error(A, 55.0, "hutchinson", 4, reps=3, seed=0)  # Rademacher: exact
     0.0
     """
-    from .diagonal import diagonal_hutchinson, xdiag
-    from .trace import trace
+    from .estimation import diagonal_hutchinson, trace, xdiag
 
     errors = []
     for r in range(reps):

@@ -9,7 +9,7 @@ import pytest
 
 from randla import as_operator, single_pass_svd
 
-from _lowrank_testing import f_ratio, host, known_matrix
+from lowrank_helpers import f_ratio, host, known_matrix
 
 METHODS = ("tropp", "generalized_nystrom")
 

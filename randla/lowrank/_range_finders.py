@@ -9,7 +9,7 @@ al. 2011, Algorithm 4.2; Yu, Gu, Li 2018).
 
 Both accept anything :func:`randla.as_operator` accepts and run on any
 array-API backend; the per-backend dense kernels are listed in
-:mod:`randla._lowrank_common`.
+``randla.lowrank._dense``.
 """
 
 from __future__ import annotations
@@ -18,22 +18,20 @@ import dataclasses
 import math
 from typing import Any
 
-from .backend import array_namespace, is_array
-from ._lowrank_common import (
+from ..backend import array_namespace, check_positive_int, is_array
+from ..operators import LinearOperator
+from ..random import as_generator
+from ._dense import normalize, orthonormalize
+from ._inputs import (
     as_lowrank_operator,
-    check_int,
     check_positive,
     check_power,
     check_rank,
     check_samples,
     check_sketch,
     draw,
-    normalize,
-    orthonormalize,
     resolve_probe,
 )
-from .operators import LinearOperator
-from .random import as_generator
 
 __all__ = ["RangeFinderResult", "adaptive_range_finder", "range_finder"]
 
@@ -306,9 +304,9 @@ def adaptive_range_finder(
     )
     m, n = op.shape
     tol = check_positive(tol, "tol")
-    block_size = check_int(block_size, "block_size", minimum=1)
+    block_size = check_positive_int(block_size, "block_size", minimum=1)
     max_rank = min(m, n) if max_rank is None else check_rank(max_rank, op.shape, name="max_rank")
-    power_iters = check_int(power_iters, "power_iters", minimum=0)
+    power_iters = check_positive_int(power_iters, "power_iters", minimum=0)
     if probe != "gaussian":
         raise ValueError(f"probe must be 'gaussian' (the estimate assumes it), got {probe!r}")
     fro_sq = None

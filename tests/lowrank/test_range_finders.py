@@ -10,9 +10,9 @@ from scipy.stats import binom
 
 from randla import adaptive_range_finder, as_operator, range_finder
 from randla.backend import to_host
-from randla._lowrank_common import has_native_lu
+from randla.lowrank._dense import has_native_lu
 
-from _lowrank_testing import (
+from lowrank_helpers import (
     hmt_frobenius_bound,
     hmt_power_bound,
     host,

@@ -12,22 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import array_namespace
-from ._lowrank_common import (
-    as_lowrank_operator,
-    check_int,
-    check_samples,
-    check_sketch,
-    draw,
-    eps,
-    flip_signs,
-    qr_factor,
-    resolve_probe,
-    solve_triangular_upper,
-    svd_small,
-)
-from .operators import LinearOperator
-from .random import as_generator
+from ..backend import array_namespace, check_positive_int
+from ..operators import LinearOperator
+from ..random import as_generator
+from ._dense import eps, flip_signs, qr_factor, solve_triangular_upper, svd_small
+from ._inputs import as_lowrank_operator, check_samples, check_sketch, draw, resolve_probe
 
 __all__ = ["single_pass_svd"]
 
@@ -131,7 +120,7 @@ def single_pass_svd(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if corange_size is None:
         corange_size = min(2 * range_size + 1, m)
-    corange_size = check_int(corange_size, "corange_size", minimum=1)
+    corange_size = check_positive_int(corange_size, "corange_size", minimum=1)
     if not range_size <= corange_size <= m:
         raise ValueError(
             f"corange_size must satisfy rank + oversample = {range_size} <= corange_size "

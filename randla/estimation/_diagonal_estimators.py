@@ -11,15 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._trace_common import (
-    apply,
-    check_estimator_args,
-    counter,
-    draw,
-    loo_directions,
-    transpose_apply,
-)
-from .random import as_generator
+from ..random import as_generator
+from ._driver import apply, check_estimator_args, counter, draw, transpose_apply
+from ._exchangeable import loo_directions
 
 __all__ = ["DiagonalEstimate", "diagonal_hutchinson", "xdiag"]
 

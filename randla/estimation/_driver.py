@@ -1,15 +1,13 @@
-"""Plumbing shared by the trace and diagonal estimators.
+"""The driver of every trace and diagonal estimator, and the checks they start with.
 
-Validation of the operator, the matvec budget, the probe kind and the
-tolerances; probe draws on the operator's namespace and device; a checked
-``A @ X`` that refuses a callable returning another backend, device, dtype or
-shape; sample statistics; the leave-one-out direction matrix ``S`` used by
-every exchangeable estimator (XTrace, XNysTrace, XDiag); the result type
-:class:`TraceEstimate` and the Hutchinson body (which ``method="auto"``
-continues with).
-
-Nothing here is public: :mod:`randla.trace` and :mod:`randla.diagonal`
-validate their arguments with these helpers, then call private bodies.
+An estimator is a small *integrand* (what one block of test vectors and its
+products contribute: quadratic forms for Hutchinson, a growing leave-one-out
+sketch for XTrace) plus this driver, which validates ``A``, the budget, the
+probe kind and the tolerances once, draws probe blocks on the operator's
+namespace and device, applies the operator (checking what a callable returns),
+accumulates through the integrand and stops at the budget or a tolerance
+(:func:`run`). The design follows matfree's driver-plus-integrand stochastic
+trace estimation.
 """
 
 from __future__ import annotations
@@ -21,16 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .backend import (
-    array_namespace,
-    check_square,
-    device_of,
-    is_array,
-)
-from .operators import LinearOperator, as_operator
-from .random import PROBE_KINDS, draw_probes
+from ..backend import array_namespace, check_positive_int, check_square, device_of, is_array
+from ..operators import LinearOperator, as_operator
+from ..random import draw_probes, probe_kind, probe_kinds
 
 __all__ = [
+    "QuadraticForms",
     "TraceEstimate",
     "apply",
     "check_block_size",
@@ -41,20 +35,12 @@ __all__ = [
     "counter",
     "draw",
     "eps",
-    "hutchinson_body",
-    "hutchinson_samples",
-    "loo_directions",
-    "loo_residual_norms",
     "mean_and_std_error",
     "prepare",
-    "regularized_inverse",
     "result",
+    "run",
     "transpose_apply",
 ]
-
-#: probe kinds whose columns must number at most ``n`` per draw
-_AT_MOST_N = ("orthonormal", "srft")
-
 
 def prepare(A: Any) -> tuple[LinearOperator, int]:
     """``as_operator(A)``, checked square and real floating; returns ``(op, n)``.
@@ -84,25 +70,24 @@ def prepare(A: Any) -> tuple[LinearOperator, int]:
     return op, n
 
 
+
 def check_budget(num_matvecs: Any, minimum: int, method: str, why: str) -> int:
     """``num_matvecs`` as an ``int >= minimum`` or a clear error naming it."""
-    if not isinstance(num_matvecs, numbers.Integral) or isinstance(num_matvecs, bool):
-        raise TypeError(
-            f"num_matvecs must be an integer, got {type(num_matvecs).__name__}"
-        )
-    if int(num_matvecs) < minimum:
+    try:
+        return check_positive_int(num_matvecs, "num_matvecs", minimum=minimum)
+    except ValueError as err:
+        raise ValueError(f"{err} for {method} ({why})") from None
+
+
+def check_probe(probe: Any) -> str:
+    """``probe`` as a registered unbiased kind (:func:`randla.random.probe_kind`)."""
+    kind = probe_kind(probe)
+    if not kind.unbiased:
         raise ValueError(
-            f"num_matvecs must be >= {minimum} for {method} ({why}), got {num_matvecs}"
+            f"probe must be an unbiased kind {probe_kinds(unbiased=True)} for the "
+            f"trace and diagonal estimators, got {probe!r}"
         )
-    return int(num_matvecs)
-
-
-def check_probe(probe: Any, allowed: tuple[str, ...] = PROBE_KINDS) -> str:
-    """``probe`` as one of ``allowed`` or a ``ValueError`` naming it."""
-    if not isinstance(probe, str) or probe not in allowed:
-        raise ValueError(f"probe must be one of {allowed}, got {probe!r}")
-    return probe
-
+    return kind.name
 
 def check_estimator_args(
     A: Any, num_matvecs: Any, probe: Any, *, method: str, minimum: int, why: str,
@@ -123,7 +108,6 @@ def check_estimator_args(
         raise ValueError(f"num_matvecs must be <= {bound} for {method}{note}, got {m}")
     return op, n, m, check_probe(probe)
 
-
 def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
     """Non-negative finite floats (or ``None``) for ``rtol`` and ``atol``."""
     out = []
@@ -140,26 +124,21 @@ def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
     return out[0], out[1]
 
 
+
 def check_block_size(block_size: Any, default: int) -> int:
     """``block_size`` as a positive int (``default`` for ``None``)."""
-    if block_size is None:
-        return default
-    if not isinstance(block_size, numbers.Integral) or isinstance(block_size, bool):
-        raise TypeError(f"block_size must be an integer, got {type(block_size).__name__}")
-    if int(block_size) < 1:
-        raise ValueError(f"block_size must be >= 1, got {block_size}")
-    return int(block_size)
+    return default if block_size is None else check_positive_int(block_size, "block_size")
 
 
 def draw(op: LinearOperator, kind: str, num: int, rng: Any) -> Any:
     """``(n, num)`` probes of ``kind`` in the operator's namespace and dtype.
 
-    Kinds limited to ``n`` columns per draw (orthonormal, SRFT) are drawn in
-    independent blocks of at most ``n`` columns.
+    Orthogonal kinds (at most ``n`` columns per draw: orthonormal, SRFT) are
+    drawn in independent blocks of at most ``n`` columns.
     """
     n = op.shape[1]
     xp = op.xp
-    if kind in _AT_MOST_N and num > n:
+    if probe_kind(kind).orthogonal and num > n:
         blocks, left = [], num
         while left > 0:
             size = min(n, left)
@@ -224,7 +203,6 @@ def transpose_apply(op: LinearOperator, X: Any, method: str) -> Any:
         Y = op.rmatmat(X)
     return _check_output(op, X, Y, "A^T @ X")
 
-
 def eps(xp: Any, dtype: Any) -> float:
     """Machine epsilon of ``dtype``."""
     return float(xp.finfo(dtype).eps)
@@ -241,54 +219,6 @@ def mean_and_std_error(xp: Any, samples: Any) -> tuple[Any, float]:
         return mean, math.nan
     var = xp.sum((samples - mean) ** 2) / (k - 1)
     return mean, math.sqrt(max(float(var), 0.0) / k)
-
-
-def regularized_inverse(xp: Any, R: Any) -> Any:
-    """Inverse of an upper-triangular ``R`` with tiny diagonal entries lifted.
-
-    Diagonal entries smaller than ``k eps max|R|`` (rank-deficient sketches)
-    are replaced by that floor, with their sign kept, so the inverse exists;
-    the directions it produces for such columns are arbitrary unit vectors,
-    which is all the exchangeable estimators need there.
-    """
-    k = int(R.shape[0])
-    dtype = R.dtype
-    scale = float(xp.max(xp.abs(R))) if k > 0 else 0.0
-    floor = k * eps(xp, dtype) * scale if scale > 0 else 1.0
-    diag = xp.linalg.diagonal(R)
-    up = xp.full_like(diag, floor)
-    lifted = xp.where(xp.abs(diag) < floor, xp.where(diag >= 0, up, -up), diag)
-    eye = xp.eye(k, dtype=dtype, device=device_of(R))
-    return xp.linalg.inv(R + eye * (lifted - diag)[None, :])
-
-
-def loo_directions(xp: Any, R: Any) -> Any:
-    """Unit vectors ``S[:, i]`` orthogonal to every column of ``R`` but the i-th.
-
-    For ``Y = Q R`` (reduced QR), ``Q S[:, i]`` is the unit direction of
-    ``range(Y)`` orthogonal to the other columns of ``Y``: removing it from
-    ``Q`` gives an orthonormal basis of ``range(Y without column i)``. The
-    columns are the normalised columns of ``R^{-T}`` (Epperly, Tropp, Webber
-    2024, Section 2.1), i.e. the normalised rows of ``R^{-1}``.
-    """
-    rinv = regularized_inverse(xp, R)
-    rows = rinv.T  # column i is row i of R^{-1}
-    big = xp.max(xp.abs(rows), axis=0, keepdims=True)
-    rows = rows / big
-    return rows / xp.sqrt(xp.sum(rows * rows, axis=0, keepdims=True))
-
-
-def loo_residual_norms(xp: Any, R: Any) -> Any:
-    """``||(I - P_{-i}) y_i||`` for ``Y = Q R``: distance of column i to the others.
-
-    Equals ``1 / ||row i of R^{-1}||``; zero (up to rounding) when the column
-    lies in the span of the others.
-    """
-    rinv = regularized_inverse(xp, R)
-    big = xp.max(xp.abs(rinv), axis=1)
-    scaled = rinv / big[:, None]
-    return (1.0 / big) / xp.sqrt(xp.sum(scaled * scaled, axis=1))
-
 
 # -- the result type -------------------------------------------------------------
 
@@ -367,31 +297,46 @@ def counter(op: LinearOperator) -> int:
     return op.num_matvecs + op.num_rmatvecs
 
 
-# -- Hutchinson (here because method="auto" continues with it) -------------------
+# -- the driver ------------------------------------------------------------------
 
 
-def hutchinson_samples(op: LinearOperator, probe: str, num: int, rng: Any) -> Any:
-    """``num`` quadratic forms ``z^T A z`` for fresh probes ``z``."""
-    Z = draw(op, probe, num, rng)
-    return op.xp.sum(Z * apply(op, Z), axis=0)
+class QuadraticForms:
+    """Hutchinson's integrand: one quadratic form ``z^T A z`` per probe."""
+
+    def __init__(self, op: LinearOperator) -> None:
+        self.xp = op.xp
+        self.parts: list[Any] = []
+        self.num_vectors = 0
+
+    def add(self, Z: Any, AZ: Any) -> None:
+        self.parts.append(self.xp.sum(Z * AZ, axis=0))
+        self.num_vectors += int(Z.shape[1])
+
+    def samples(self) -> Any:
+        return self.parts[0] if len(self.parts) == 1 else self.xp.concat(self.parts)
 
 
-def hutchinson_body(op, m, probe, rng, rtol, atol, block_size, method="hutchinson"):
-    """Hutchinson with ``m`` probes, or adaptive blocks up to ``m`` with a tolerance."""
+def run(op: LinearOperator, integrand: Any, probe: str, rng: Any, *, cap: int,
+        rtol: float | None = None, atol: float | None = None,
+        block_size: int = 1) -> tuple[Any, float]:
+    """Draw probe blocks, apply ``A``, feed ``integrand`` until ``cap`` vectors.
+
+    Without a tolerance one block fills the integrand up to ``cap`` test
+    vectors. With ``rtol`` or ``atol`` blocks of ``block_size`` (the first of
+    at least two) are added until ``std_error <= max(atol, rtol |estimate|)``.
+    ``integrand.add(Omega, A @ Omega)`` accumulates; ``integrand.samples()``
+    gives the per-vector estimates, whose mean and standard error are returned.
+    """
     xp = op.xp
-    start = counter(op)
     adaptive = rtol is not None or atol is not None
-    if not adaptive:
-        samples = hutchinson_samples(op, probe, m, rng)
-        mean, se = mean_and_std_error(xp, samples)
-        return result(op, start, method, mean, se)
     tol_abs, tol_rel = atol or 0.0, rtol or 0.0
-    parts, used = [], 0
-    while used < m:
-        b = min(block_size if used else max(2, block_size), m - used)
-        parts.append(hutchinson_samples(op, probe, b, rng))
-        used += b
-        mean, se = mean_and_std_error(xp, xp.concat(parts))
-        if se <= max(tol_abs, tol_rel * abs(float(mean))):
+    stats = None
+    while integrand.num_vectors < cap:
+        k = integrand.num_vectors
+        b = cap - k if not adaptive else min(block_size if k else max(2, block_size), cap - k)
+        Omega = draw(op, probe, b, rng)
+        integrand.add(Omega, apply(op, Omega))
+        stats = mean_and_std_error(xp, integrand.samples())
+        if adaptive and stats[1] <= max(tol_abs, tol_rel * abs(float(stats[0]))):
             break
-    return result(op, start, method, mean, se)
+    return stats if stats is not None else mean_and_std_error(xp, integrand.samples())

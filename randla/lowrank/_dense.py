@@ -1,6 +1,7 @@
-"""Private helpers shared by the low-rank modules (range finders, rSVD, rQR,
-Nyström, single-pass sketches): input validation and the few dense kernels on
-small or tall-skinny matrices that need a per-backend fast path.
+"""The small dense kernels of the low-rank routines, with their per-backend fast paths.
+
+Range finders, rSVD, rQR, Nyström and the single-pass sketches reduce ``A`` to
+small or tall-skinny matrices; the factorizations of those are here.
 
 Per-backend behaviour (dispatch by namespace, never by strings):
 
@@ -25,153 +26,14 @@ integers) are read as Python ints where an algorithm branches on them.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from typing import Any
 
 import numpy as np
 
-from .backend import (
-    array_namespace,
-    check_on,
-    device_of,
-    from_host,
-    is_array,
-    is_cupy,
-    is_numpy,
-    is_torch,
-    namespace,
-)
-from .operators import LinearOperator, as_operator
-from .random import PROBE_KINDS, draw_probes
+from ..backend import array_namespace, device_of, from_host, is_cupy, is_numpy, is_torch
 
 __all__: list[str] = []
-
-NORMALIZERS = ("lu", "none", "qr")
-
-
-# -- validation -------------------------------------------------------------------
-
-
-def check_int(value: Any, name: str, *, minimum: int) -> int:
-    """``value`` as an int ``>= minimum`` (TypeError / ValueError naming ``name``)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def check_rank(rank: Any, shape: tuple[int, int], *, name: str = "rank") -> int:
-    """``1 <= rank <= min(m, n)`` or a ValueError naming ``rank``."""
-    if not isinstance(rank, numbers.Integral) or isinstance(rank, bool):
-        raise TypeError(f"{name} must be an integer, got {type(rank).__name__}")
-    limit = min(shape)
-    if not 1 <= int(rank) <= limit:
-        raise ValueError(
-            f"{name} must satisfy 1 <= {name} <= min(m, n) = {limit} for A of shape "
-            f"{tuple(shape)}, got {rank}"
-        )
-    return int(rank)
-
-
-def check_samples(op: LinearOperator, rank: Any, oversample: Any, *,
-                  limit: int | None = None) -> tuple[int, int]:
-    """``(rank, num_samples)`` for a sketch of ``op``.
-
-    ``rank`` is checked by :func:`check_rank`, ``oversample >= 0`` by
-    :func:`check_int`; ``num_samples = min(rank + oversample, limit)`` with
-    ``limit = min(m, n)`` by default.
-    """
-    rank = check_rank(rank, op.shape)
-    oversample = check_int(oversample, "oversample", minimum=0)
-    return rank, min(rank + oversample, min(op.shape) if limit is None else limit)
-
-
-def check_power(power_iters: Any, normalizer: Any) -> tuple[int, str]:
-    """``(power_iters, normalizer)``: an int ``>= 0`` and one of :data:`NORMALIZERS`."""
-    return check_int(power_iters, "power_iters", minimum=0), check_normalizer(normalizer)
-
-
-def check_positive(value: Any, name: str) -> float:
-    """A finite real number ``> 0`` or a ValueError naming ``name``."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def check_normalizer(normalizer: Any) -> str:
-    if normalizer not in NORMALIZERS:
-        raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}")
-    return normalizer
-
-
-def as_lowrank_operator(A: Any, *, method: str, need_adjoint: bool) -> LinearOperator:
-    """Wrap ``A`` (anything :func:`randla.as_operator` accepts) for a low-rank method.
-
-    Dense input is not scanned for NaN/inf here (that would be one more pass
-    over A): every method checks its first sketch instead, see
-    :func:`check_sketch`. Complex operators are rejected with a TypeError.
-    """
-    if is_array(A):
-        namespace(A=A)  # clear TypeError for unsupported array types
-    op = as_operator(A, check_finite=False)
-    xp = op.xp
-    if op.dtype not in (xp.float32, xp.float64):
-        raise TypeError(
-            f"A must be real float32 or float64 for {method}, got {op.dtype}; "
-            "complex operators are not supported by the low-rank routines"
-        )
-    if need_adjoint and not op.has_adjoint:
-        raise TypeError(
-            f"{method} needs the adjoint of A (products A^T Y): pass rmatmat= (or "
-            "symmetric=True) to randla.as_operator"
-        )
-    return op
-
-
-def check_sketch(Y: Any, what: str = "A @ Omega") -> None:
-    """Raise ValueError if a sketch of A is not finite.
-
-    A NaN or infinity anywhere in A reaches every sketch ``A @ Omega`` (IEEE
-    arithmetic propagates NaN even through zero weights), so checking the
-    small sketch replaces a pass over A.
-    """
-    xp = array_namespace(Y)
-    if not bool(xp.all(xp.isfinite(Y))):
-        raise ValueError(
-            f"A contains NaN or infinite values (the sketch {what} is not finite; "
-            "entries so large that the product overflows land here too)"
-        )
-
-
-def resolve_probe(probe: Any, op: LinearOperator, A: Any, rows: int, cols: int,
-                  *, name: str = "probe") -> Any:
-    """Validate ``probe``: a kind from :data:`randla.random.PROBE_KINDS` or an
-    explicit ``(rows, cols)`` test matrix of A's namespace and device."""
-    if isinstance(probe, str):
-        if probe not in PROBE_KINDS:
-            raise ValueError(f"{name} must be one of {PROBE_KINDS} or an array, got {probe!r}")
-        return probe
-    if not is_array(probe):
-        raise TypeError(f"{name} must be a probe kind (str) or an array, got {type(probe).__name__}")
-    check_on(probe, op.xp, op.device, name, "A")
-    if tuple(probe.shape) != (rows, cols):
-        raise ValueError(f"{name} must have shape ({rows}, {cols}), got {tuple(probe.shape)}")
-    if probe.dtype != op.dtype:
-        raise TypeError(f"{name} must have the dtype of A ({op.dtype}), got {probe.dtype}")
-    return probe
-
-
-def draw(probe: Any, rows: int, cols: int, op: LinearOperator, gen: np.random.Generator) -> Any:
-    """The test matrix: ``probe`` itself if it is an array, else a host draw."""
-    if not isinstance(probe, str):
-        return probe
-    return draw_probes(probe, rows, cols, rng=gen, xp=op.xp, dtype=op.dtype, device=op.device)
-
 
 # -- orthonormalisation -------------------------------------------------------------
 

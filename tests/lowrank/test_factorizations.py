@@ -9,9 +9,9 @@ import scipy.sparse as sp
 
 from randla import as_operator, nystrom, rqr, rsvd
 from randla.backend import to_host
-from randla._lowrank_common import cpqr_pivots
+from randla.lowrank._dense import cpqr_pivots
 
-from _lowrank_testing import haar, hmt_power_bound, host, known_matrix, psd_matrix
+from lowrank_helpers import haar, hmt_power_bound, host, known_matrix, psd_matrix
 
 # -- rsvd -------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from randla._lowrank_common import (
+from randla.lowrank._dense import (
     flip_signs,
     has_native_lu,
     lu_basis,
@@ -14,7 +14,7 @@ from randla._lowrank_common import (
     solve_triangular_upper,
 )
 
-from _lowrank_testing import host
+from lowrank_helpers import host
 
 
 def test_lu_basis_is_scipy_permuted_l(xp, to_xp):
@@ -31,7 +31,7 @@ def test_lu_basis_is_scipy_permuted_l(xp, to_xp):
 
 def test_torch_device_side_row_swaps_match_host_path():
     torch = pytest.importorskip("torch")
-    from randla._lowrank_common import _permute_rows_torch
+    from randla.lowrank._dense import _permute_rows_torch
 
     Y = torch.from_numpy(np.random.default_rng(1).standard_normal((25, 7)))
     LU, piv, _ = torch.linalg.lu_factor_ex(Y)
@@ -78,9 +78,9 @@ def test_top_svd_tall_accuracy(xp, to_xp, top_over_kth):
     # c eps. Gram route, used when kappa^2 = (s_1/s_k)^2 <= 1e4 (float64):
     # eigenvalues carry c eps s_1^2, so |dS_i| <~ c eps s_1 kappa and the
     # orthogonality of W ~ c eps kappa^2. c = 100 covers eigh/products.
-    from randla._lowrank_common import GRAM_CONDITION_LIMIT, top_svd_tall
+    from randla.lowrank._dense import GRAM_CONDITION_LIMIT, top_svd_tall
 
-    from _lowrank_testing import known_matrix
+    from lowrank_helpers import known_matrix
 
     k = 6
     s = np.geomspace(1.0, 1.0 / top_over_kth, k)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._trace_common import (
+from ..random import as_generator
+from ._driver import (
+    QuadraticForms,
     TraceEstimate,
     apply,
     check_block_size,
@@ -32,13 +34,12 @@ from ._trace_common import (
     check_tolerances,
     counter,
     draw,
-    hutchinson_body,
     mean_and_std_error,
     result,
+    run,
     transpose_apply,
 )
-from ._trace_exchangeable import auto_body, xnystrace_body, xtrace_body
-from .random import as_generator
+from ._exchangeable import XTraceSketch, loo_residual_norms, xnystrace_estimates
 
 __all__ = [
     "TRACE_METHODS",
@@ -133,7 +134,14 @@ def hutchinson(
                                            minimum=1, why="one probe")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 10)
-    return hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+
+
+def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, method="hutchinson"):
+    start = counter(op)
+    mean, se = run(op, QuadraticForms(op), probe, rng, cap=m, rtol=rtol, atol=atol,
+                   block_size=block_size)
+    return result(op, start, method, mean, se)
 
 
 # -- Hutch++ and NA-Hutch++ ----------------------------------------------------
@@ -372,7 +380,7 @@ def xtrace(
         note=" (n test vectors already give the exact trace)")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 8)
-    return xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
 
 
 def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
@@ -384,7 +392,7 @@ def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
     has an exact trace, and the held-out vector estimates the residual. The
     robust eigh-based form (a tiny shift, ``eigh`` of ``Omega^T Y`` with a
     pseudo-inverse instead of a Cholesky factor that can fail) is described in
-    :func:`randla._trace_exchangeable.xnystrace_estimates`.
+    ``randla.estimation._exchangeable.xnystrace_estimates``.
 
     Parameters
     ----------
@@ -435,7 +443,7 @@ def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="xnystrace", minimum=2,
         why="one test vector left out of two", vectors_per_matvec=1)
-    return xnystrace_body(op, m, probe, as_generator(rng))
+    return _xnystrace_body(op, m, probe, as_generator(rng))
 
 
 # -- trace(): dispatch by name, and method="auto" ----------------------------------
@@ -552,6 +560,68 @@ def trace(
     if method == "auto":
         op, n, m, probe = check_estimator_args(A, num_matvecs, probe, method="auto",
                                                minimum=1, why="one probe")
-        return auto_body(op, n, m, probe, as_generator(rng))
+        return _auto_body(op, n, m, probe, as_generator(rng))
     funcs = {"hutchpp": hutchpp, "na_hutchpp": na_hutchpp, "xnystrace": xnystrace}
     return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng)
+
+
+# -- bodies of XTrace, XNysTrace and "auto" (validated input) -------------------
+
+
+def _xtrace_body(op, m, probe, rng, rtol, atol, block_size):
+    start = counter(op)
+    sketch = XTraceSketch(op, improved=probe == "sphere")
+    mean, se = run(op, sketch, probe, rng, cap=m // 2, rtol=rtol, atol=atol,
+                   block_size=block_size)
+    return result(op, start, "xtrace", mean, se)
+
+
+def _xnystrace_body(op, m, probe, rng):
+    xp = op.xp
+    start = counter(op)
+    Omega = draw(op, probe, m, rng)
+    Y = apply(op, Omega)
+    # a PSD matrix has omega^T A omega >= 0; allow rounding-size violations
+    quad = xp.sum(Omega * Y, axis=0)
+    scale = xp.linalg.vector_norm(Omega, axis=0) * xp.linalg.vector_norm(Y, axis=0)
+    tol = 100.0 * m * float(xp.finfo(Y.dtype).eps)
+    if bool(xp.any(quad < -tol * scale)):
+        raise ValueError(
+            "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
+            "(use xtrace for indefinite or nonsymmetric matrices)"
+        )
+    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
+    mean, se = mean_and_std_error(xp, estimates)
+    return result(op, start, "xnystrace", mean, se)
+
+
+#: below this budget "auto" is plain Hutchinson (no room for a pilot block)
+_AUTO_MIN_MATVECS = 12
+#: choose XTrace when it is predicted to capture more than this energy fraction
+_AUTO_CAPTURE = 0.5
+
+
+def _auto_body(op, n, m, probe, rng):
+    """Pilot block, captured energy, then XTrace or Hutchinson (see :func:`trace`)."""
+    xp = op.xp
+    start = counter(op)
+    k_final = min(m // 2, n)
+    pilot = min(max(3, m // 4), k_final)
+    if m < _AUTO_MIN_MATVECS or pilot < 3:
+        return _hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
+    Omega = draw(op, probe, pilot, rng)
+    Y = apply(op, Omega)
+    energy = float(xp.sum(Y * Y))
+    captured = 0.0
+    if energy > 0:
+        _, R = xp.linalg.qr(Y)
+        left = loo_residual_norms(xp, R)
+        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
+    predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
+    if predicted > _AUTO_CAPTURE:  # continue as XTrace, the pilot its first vectors
+        integrand, cap, method = XTraceSketch(op, improved=probe == "sphere"), k_final, "auto:xtrace"
+    else:  # continue as Hutchinson, the pilot its first probes
+        integrand, cap, method = QuadraticForms(op), m, "auto:hutchinson"
+    integrand.add(Omega, Y)
+    mean, se = run(op, integrand, probe, rng, cap=cap)
+    return result(op, start, method, mean, se)

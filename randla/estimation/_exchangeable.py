@@ -1,47 +1,84 @@
-"""Exchangeable trace estimators: the bodies of XTrace, XNysTrace and "auto".
+"""Leave-one-out algebra of the exchangeable estimators (XTrace, XNysTrace, XDiag).
 
-Both estimators average ``k`` leave-one-out estimates, one per test vector
+These estimators average ``k`` leave-one-out estimates, one per test vector
 ``omega_i``: a low-rank approximation built from the *other* ``k - 1`` test
 vectors, whose trace is exact, plus a one-vector Hutchinson estimate of the
 residual with ``omega_i`` (independent of that approximation, so the estimate
 is unbiased). The spread of the ``k`` estimates gives the error estimate
 ``std(estimates) / sqrt(k)``. The efficient forms below never form the ``k``
-approximations: they downdate one QR factorisation (XTrace) or one Nyström
-approximation (XNysTrace) with ``O(n k^2)`` extra work in total.
+approximations: they downdate one QR factorisation (XTrace, XDiag) or one
+Nyström approximation (XNysTrace) with ``O(n k^2)`` extra work in total.
 
-Reference: E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most
-of every sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
-(2024), Sections 2-3 and the implementation notes of their Section 5. The
-formulas are derived again in the comments below.
+Reference (cited once for this package): E. N. Epperly, J. A. Tropp, R. J.
+Webber, "XTrace: making the most of every sample in stochastic trace
+estimation", SIAM J. Matrix Anal. Appl. 45 (2024), Sections 2-4 and the
+implementation notes of their Section 5. The formulas are derived again in the
+comments below.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .backend import device_of
-from ._trace_common import (
-    apply,
-    counter,
-    draw,
-    eps,
-    hutchinson_body,
-    hutchinson_samples,
-    loo_directions,
-    loo_residual_norms,
-    mean_and_std_error,
-    result,
-)
-from .operators import LinearOperator
+from ..backend import device_of
+from ..operators import LinearOperator
+from ._driver import apply, eps
 
 __all__ = [
     "XTraceSketch",
-    "auto_body",
     "improved_scale",
-    "xnystrace_body",
+    "loo_directions",
+    "loo_residual_norms",
+    "regularized_inverse",
     "xnystrace_estimates",
-    "xtrace_body",
 ]
+
+
+def regularized_inverse(xp: Any, R: Any) -> Any:
+    """Inverse of an upper-triangular ``R`` with tiny diagonal entries lifted.
+
+    Diagonal entries smaller than ``k eps max|R|`` (rank-deficient sketches)
+    are replaced by that floor, with their sign kept, so the inverse exists;
+    the directions it produces for such columns are arbitrary unit vectors,
+    which is all the exchangeable estimators need there.
+    """
+    k = int(R.shape[0])
+    dtype = R.dtype
+    scale = float(xp.max(xp.abs(R))) if k > 0 else 0.0
+    floor = k * eps(xp, dtype) * scale if scale > 0 else 1.0
+    diag = xp.linalg.diagonal(R)
+    up = xp.full_like(diag, floor)
+    lifted = xp.where(xp.abs(diag) < floor, xp.where(diag >= 0, up, -up), diag)
+    eye = xp.eye(k, dtype=dtype, device=device_of(R))
+    return xp.linalg.inv(R + eye * (lifted - diag)[None, :])
+
+
+def loo_directions(xp: Any, R: Any) -> Any:
+    """Unit vectors ``S[:, i]`` orthogonal to every column of ``R`` but the i-th.
+
+    For ``Y = Q R`` (reduced QR), ``Q S[:, i]`` is the unit direction of
+    ``range(Y)`` orthogonal to the other columns of ``Y``: removing it from
+    ``Q`` gives an orthonormal basis of ``range(Y without column i)``. The
+    columns are the normalised columns of ``R^{-T}`` (Epperly, Tropp, Webber
+    2024, Section 2.1), i.e. the normalised rows of ``R^{-1}``.
+    """
+    rinv = regularized_inverse(xp, R)
+    rows = rinv.T  # column i is row i of R^{-1}
+    big = xp.max(xp.abs(rows), axis=0, keepdims=True)
+    rows = rows / big
+    return rows / xp.sqrt(xp.sum(rows * rows, axis=0, keepdims=True))
+
+
+def loo_residual_norms(xp: Any, R: Any) -> Any:
+    """``||(I - P_{-i}) y_i||`` for ``Y = Q R``: distance of column i to the others.
+
+    Equals ``1 / ||row i of R^{-1}||``; zero (up to rounding) when the column
+    lies in the span of the others.
+    """
+    rinv = regularized_inverse(xp, R)
+    big = xp.max(xp.abs(rinv), axis=1)
+    scaled = rinv / big[:, None]
+    return (1.0 / big) / xp.sqrt(xp.sum(scaled * scaled, axis=1))
 
 
 def _diag_prod(xp: Any, X: Any, Y: Any) -> Any:
@@ -80,9 +117,10 @@ class XTraceSketch:
     Each block costs ``2 b`` products with ``A``.
     """
 
-    def __init__(self, op: LinearOperator) -> None:
+    def __init__(self, op: LinearOperator, *, improved: bool = False) -> None:
         self.op = op
         self.xp = op.xp
+        self.improved = improved
         self.Omega = self.Y = self.Q = self.Z = self.R = None
 
     @property
@@ -120,6 +158,10 @@ class XTraceSketch:
             self.Q = xp.concat([Q, Q_b], axis=1)
         Z_b = apply(self.op, Q_b)
         self.Z = Z_b if self.Z is None else xp.concat([self.Z, Z_b], axis=1)
+
+    def samples(self) -> Any:
+        """The leave-one-out estimates (the integrand protocol of :func:`run`)."""
+        return self.estimates(self.improved)
 
     def estimates(self, improved: bool) -> Any:
         """The ``k`` leave-one-out estimates (their mean is the XTrace estimate).
@@ -216,87 +258,3 @@ def xnystrace_estimates(xp: Any, Omega: Any, Y: Any, improved: bool) -> Any:
         residual = residual * improved_scale(xp, Omega, Q_om.T @ Omega,
                                              loo_directions(xp, R_om))
     return trace_nys - _diag_prod(xp, S, S) + not_interpolated + residual - nu * n
-
-
-# -- estimator bodies (validated input) ---------------------------------------
-
-
-def xtrace_body(op, m, probe, rng, rtol, atol, block_size, method="xtrace"):
-    """XTrace with ``m // 2`` test vectors, or adaptive blocks with a tolerance."""
-    xp = op.xp
-    start = counter(op)
-    improved = probe == "sphere"
-    k_cap = m // 2
-    sketch = XTraceSketch(op)
-    adaptive = rtol is not None or atol is not None
-    tol_abs, tol_rel = atol or 0.0, rtol or 0.0
-    while sketch.num_vectors < k_cap:
-        k = sketch.num_vectors
-        b = k_cap if not adaptive else min(block_size if k else max(2, block_size), k_cap - k)
-        Omega = draw(op, probe, b, rng)
-        sketch.add(Omega, apply(op, Omega))
-        mean, se = mean_and_std_error(xp, sketch.estimates(improved))
-        if adaptive and se <= max(tol_abs, tol_rel * abs(float(mean))):
-            break
-    return result(op, start, method, mean, se)
-
-
-def xnystrace_body(op, m, probe, rng):
-    """XNysTrace with ``m`` test vectors (PSD ``A``; a negative form is refused)."""
-    xp = op.xp
-    start = counter(op)
-    Omega = draw(op, probe, m, rng)
-    Y = apply(op, Omega)
-    # a PSD matrix has omega^T A omega >= 0; allow rounding-size violations
-    quad = xp.sum(Omega * Y, axis=0)
-    scale = xp.linalg.vector_norm(Omega, axis=0) * xp.linalg.vector_norm(Y, axis=0)
-    tol = 100.0 * m * float(xp.finfo(Y.dtype).eps)
-    if bool(xp.any(quad < -tol * scale)):
-        raise ValueError(
-            "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
-            "(use xtrace for indefinite or nonsymmetric matrices)"
-        )
-    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
-    mean, se = mean_and_std_error(xp, estimates)
-    return result(op, start, "xnystrace", mean, se)
-
-
-#: below this budget "auto" is plain Hutchinson (no room for a pilot block)
-_AUTO_MIN_MATVECS = 12
-#: choose XTrace when it is predicted to capture more than this energy fraction
-_AUTO_CAPTURE = 0.5
-
-
-def auto_body(op, n, m, probe, rng):
-    """``method="auto"``: pilot block, captured energy, then XTrace or Hutchinson.
-
-    The rule and its rationale are documented in :func:`randla.trace` (Notes).
-    """
-    xp = op.xp
-    start = counter(op)
-    k_final = min(m // 2, n)
-    pilot = min(max(3, m // 4), k_final)
-    if m < _AUTO_MIN_MATVECS or pilot < 3:
-        return hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
-    Omega = draw(op, probe, pilot, rng)
-    Y = apply(op, Omega)
-    energy = float(xp.sum(Y * Y))
-    captured = 0.0
-    if energy > 0:
-        _, R = xp.linalg.qr(Y)
-        left = loo_residual_norms(xp, R)
-        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
-    predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
-    if predicted > _AUTO_CAPTURE:
-        sketch = XTraceSketch(op)
-        sketch.add(Omega, Y)
-        if k_final > pilot:
-            Omega2 = draw(op, probe, k_final - pilot, rng)
-            sketch.add(Omega2, apply(op, Omega2))
-        mean, se = mean_and_std_error(xp, sketch.estimates(probe == "sphere"))
-        return result(op, start, "auto:xtrace", mean, se)
-    samples = xp.sum(Omega * Y, axis=0)
-    if m > pilot:
-        samples = xp.concat([samples, hutchinson_samples(op, probe, m - pilot, rng)])
-    mean, se = mean_and_std_error(xp, samples)
-    return result(op, start, "auto:hutchinson", mean, se)

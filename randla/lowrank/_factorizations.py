@@ -11,7 +11,7 @@
 All accept anything :func:`randla.as_operator` accepts (dense arrays of any
 array-API backend, SciPy sparse matrices and LinearOperators, callables) and
 return arrays of A's namespace, dtype and device. Single-pass (streaming)
-sketches live in :mod:`randla.streaming`.
+sketches are in :func:`randla.single_pass_svd`.
 """
 
 from __future__ import annotations
@@ -21,26 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from .backend import check_square, is_array
-from ._lowrank_common import (
-    as_lowrank_operator,
-    check_power,
-    check_samples,
-    check_sketch,
+from ..backend import check_square, is_array
+from ..operators import LinearOperator
+from ..random import as_generator
+from ._dense import (
     cpqr_pivots,
-    draw,
     eps,
     flip_signs,
     index_array,
     orthonormalize,
     qr_factor,
-    resolve_probe,
     svd_small,
     top_svd_tall,
 )
-from .operators import LinearOperator
-from .random import as_generator
-from .rangefinder import _range_finder
+from ._inputs import as_lowrank_operator, check_power, check_samples, check_sketch, draw, resolve_probe
+from ._range_finders import _range_finder
 
 __all__ = ["nystrom", "rqr", "rsvd"]
 
