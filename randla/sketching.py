@@ -1,18 +1,21 @@
 """Apply a random test matrix to a matrix with the fastest path for its kind.
 
 :func:`sketch` computes ``A @ Omega`` (or ``Omega^T @ A``) for a test matrix
-``Omega`` of any :data:`randla.random.PROBE_KINDS` kind, drawn exactly as
-:func:`randla.random.draw_probes` draws it from the same ``rng``, so the result
-equals ``A @ draw_probes(kind, n, num_cols, rng=rng)`` to rounding:
+``Omega`` of any registered probe kind (:func:`randla.random.probe_kinds`),
+drawn exactly as :func:`randla.random.draw_probes` draws it from the same
+``rng``, so the result equals ``A @ draw_probes(probe, n, num_cols, rng=rng)``
+to rounding:
 
-* ``sparse_sign``: never formed; a Numba kernel (NumPy) or CUDA kernel (CuPy)
-  applies it in ``O(nnz_per_row * m * n)``; other backends multiply by the
-  dense matrix.
+* ``sparse_sign``: never formed; where the array's backend has a compiled
+  kernel (:func:`randla.kernels._dispatch.kernel_backend`: Numba for NumPy,
+  numba.cuda for CuPy) it is applied in ``O(nnz_per_row * m * n)``; other
+  backends multiply by the dense matrix.
 * ``srft``: the FFT of the array API ``fft`` extension on ``A * signs``
   (``O(m n log n)``), picking the cosine/sine components of the columns that
   :func:`randla.random.srft` selects; dense product when the namespace has no
   ``fft``.
-* dense kinds (gaussian, rademacher, sphere, orthonormal): one matrix product.
+* every other kind (gaussian, rademacher, sphere, orthonormal, kinds that
+  applications register): one matrix product.
 * operators (:func:`randla.as_operator` inputs): ``matmat`` / ``rmatmat`` with
   the dense test matrix.
 
@@ -29,7 +32,7 @@ approximation", SIMAX 38 (2017) (sparse sign).
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,7 @@ import numpy as np
 from .backend import (
     check_finite,
     check_float,
+    check_positive_int,
     device_of,
     from_host,
     is_array,
@@ -46,7 +50,13 @@ from .backend import (
 from .kernels import reference as _reference
 from .kernels._dispatch import CUDA, NUMBA, kernel_backend
 from .operators import as_operator
-from .random import PROBE_KINDS, _real_dft_columns, draw_probes, sparse_sign, sparse_sign_indices, srft_draw
+from .random import (
+    _real_dft_columns,
+    draw_probes,
+    probe_kind,
+    sparse_sign_indices,
+    srft_draw,
+)
 
 __all__ = ["sketch"]
 
@@ -54,24 +64,20 @@ _SIDES = ("right", "left")
 
 
 def _check_options(num_cols: Any, kind: Any, side: Any, nnz_per_row: Any) -> int:
-    if not isinstance(kind, str) or kind not in PROBE_KINDS:
-        raise ValueError(f"kind must be one of {PROBE_KINDS}, got {kind!r}")
+    probe_kind(kind)
     if side not in _SIDES:
         raise ValueError(f"side must be 'right' (A @ Omega) or 'left' (Omega^T @ A), got {side!r}")
-    if not isinstance(num_cols, numbers.Integral) or isinstance(num_cols, bool):
-        raise TypeError(f"num_cols must be an integer, got {type(num_cols).__name__}")
-    if num_cols < 1:
-        raise ValueError(f"num_cols must be >= 1, got {num_cols}")
+    num_cols = check_positive_int(num_cols, "num_cols")
     if nnz_per_row is not None and kind != "sparse_sign":
-        raise ValueError(f"nnz_per_row applies to kind='sparse_sign' only, got kind={kind!r}")
-    return int(num_cols)
+        raise ValueError(f"nnz_per_row applies to probe='sparse_sign' only, got probe={kind!r}")
+    return num_cols
 
 
 def _check_size(num_cols: int, n: int, kind: str, side: str) -> None:
-    if kind in ("orthonormal", "srft") and num_cols > n:
+    if probe_kind(kind).orthogonal and num_cols > n:
         axis = "columns" if side == "right" else "rows"
         raise ValueError(
-            f"num_cols must be <= the number of {axis} of A ({n}) for kind={kind!r}, "
+            f"num_cols must be <= the number of {axis} of A ({n}) for probe={kind!r}, "
             f"got {num_cols}"
         )
 
@@ -124,40 +130,59 @@ def _srft_fft(xp: Any, A: Any, signs: np.ndarray, cols: np.ndarray, side: str) -
     return xp.where(mask, sin_part, cos_part) * xp.astype(scl, A.dtype)
 
 
+def _numba_sparse_sign(side: str) -> Any:
+    from .kernels import cpu_sketch
+
+    return cpu_sketch.sparse_sign_right if side == "right" else cpu_sketch.sparse_sign_left
+
+
+def _cuda_sparse_sign(side: str) -> Any:
+    from .kernels import gpu_sketch
+
+    fn = gpu_sketch.sparse_sign_right if side == "right" else gpu_sketch.sparse_sign_left
+    return lambda A, cols, signs, scale, num_cols, *, parallel: fn(A, cols, signs, scale, num_cols)
+
+
+#: compiled sparse-sign kernels by kernel backend (loaded on first use); a
+#: backend without an entry multiplies by the dense matrix
+_SPARSE_SIGN_KERNELS = {NUMBA: _numba_sparse_sign, CUDA: _cuda_sparse_sign}
+
+
 def _sparse_sign_body(xp: Any, A: Any, num_cols: int, side: str, nnz_per_row: Any,
                       rng: Any, parallel: bool) -> Any:
     n = int(A.shape[1] if side == "right" else A.shape[0])
     cols, signs, scale = sparse_sign_indices(n, num_cols, nnz_per_row=nnz_per_row, rng=rng)
-    backend = kernel_backend(xp)
-    if backend == NUMBA:
-        from .kernels import cpu_sketch
-
-        fn = cpu_sketch.sparse_sign_right if side == "right" else cpu_sketch.sparse_sign_left
-        return fn(A, cols, signs, scale, num_cols, parallel=parallel)
-    if backend == CUDA:
-        from .kernels import gpu_sketch
-
-        fn = gpu_sketch.sparse_sign_right if side == "right" else gpu_sketch.sparse_sign_left
-        return fn(A, cols, signs, scale, num_cols)
+    kernel = _SPARSE_SIGN_KERNELS.get(kernel_backend(xp))
+    if kernel is not None:
+        return kernel(side)(A, cols, signs, scale, num_cols, parallel=parallel)
     Omega = _reference.sparse_sign_matrix(cols, signs, scale, num_cols, xp, dtype=A.dtype,
                                           device=device_of(A))
     return _apply_dense(xp, A, Omega, side)
 
 
+def _srft_body(xp: Any, A: Any, num_cols: int, side: str, nnz_per_row: Any,
+               rng: Any, parallel: bool) -> Any:
+    n = int(A.shape[1] if side == "right" else A.shape[0])
+    signs, cols = srft_draw(n, num_cols, rng=rng)
+    if hasattr(xp, "fft"):  # the array API fft extension
+        return _srft_fft(xp, A, signs, cols, side)
+    dense = math.sqrt(n) * signs[:, None] * _real_dft_columns(n, cols)
+    Omega = from_host(dense, xp, dtype=real_dtype(xp, A.dtype), device=device_of(A))
+    return _apply_dense(xp, A, Omega, side)
+
+
+#: probe kinds with a fast path that never forms Omega densely on the host
+_FAST_PATHS = {"sparse_sign": _sparse_sign_body, "srft": _srft_body}
+
+
 def _dense_body(xp: Any, A: Any, num_cols: int, kind: str, side: str, nnz_per_row: Any,
                 rng: Any, parallel: bool) -> Any:
+    fast = _FAST_PATHS.get(kind)
+    if fast is not None:
+        return fast(xp, A, num_cols, side, nnz_per_row, rng, parallel)
     n = int(A.shape[1] if side == "right" else A.shape[0])
-    if kind == "sparse_sign":
-        return _sparse_sign_body(xp, A, num_cols, side, nnz_per_row, rng, parallel)
-    rdt = real_dtype(xp, A.dtype)
-    if kind == "srft":
-        signs, cols = srft_draw(n, num_cols, rng=rng)
-        if hasattr(xp, "fft"):
-            return _srft_fft(xp, A, signs, cols, side)
-        dense = math.sqrt(n) * signs[:, None] * _real_dft_columns(n, cols)
-        Omega = from_host(dense, xp, dtype=rdt, device=device_of(A))
-        return _apply_dense(xp, A, Omega, side)
-    Omega = draw_probes(kind, n, num_cols, rng=rng, xp=xp, dtype=rdt, device=device_of(A))
+    Omega = draw_probes(kind, n, num_cols, rng=rng, xp=xp, dtype=real_dtype(xp, A.dtype),
+                        device=device_of(A))
     return _apply_dense(xp, A, Omega, side)
 
 
@@ -167,11 +192,8 @@ def _operator_body(op: Any, num_cols: int, kind: str, side: str, nnz_per_row: An
     n = int(op.shape[1] if side == "right" else op.shape[0])
     _check_size(num_cols, n, kind, side)
     rdt = real_dtype(xp, op.dtype)
-    if kind == "sparse_sign":
-        Omega = sparse_sign(n, num_cols, nnz_per_row=nnz_per_row, rng=rng, xp=xp, dtype=rdt,
-                            device=op.device)
-    else:
-        Omega = draw_probes(kind, n, num_cols, rng=rng, xp=xp, dtype=rdt, device=op.device)
+    options = {} if nnz_per_row is None else {"nnz_per_row": nnz_per_row}
+    Omega = draw_probes(kind, n, num_cols, rng=rng, xp=xp, dtype=rdt, device=op.device, **options)
     if Omega.dtype != op.dtype:
         Omega = xp.astype(Omega, op.dtype)
     if side == "right":
@@ -184,12 +206,13 @@ def _operator_body(op: Any, num_cols: int, kind: str, side: str, nnz_per_row: An
 
 
 def sketch(
-    A: Any, num_cols: int, /, *, kind: str = "gaussian", rng: Any = None,
+    A: Any, num_cols: int, /, *, probe: str = "gaussian", rng: Any = None,
     side: str = "right", nnz_per_row: int | None = None, parallel: bool = False,
+    kind: str | None = None,
 ) -> Any:
     """Sketch ``A`` with a random test matrix: ``A @ Omega`` or ``Omega^T @ A``.
 
-    ``Omega`` is the matrix ``randla.random.draw_probes(kind, n, num_cols,
+    ``Omega`` is the matrix ``randla.random.draw_probes(probe, n, num_cols,
     rng=rng)`` (``n`` the number of columns of ``A`` for ``side="right"``, of
     rows for ``side="left"``), applied through the fast path of its kind:
     a sparse sign kernel (never formed), the FFT for ``srft``, a matrix product
@@ -202,7 +225,9 @@ def sketch(
     num_cols : int
         Number of columns of ``Omega`` (the sketch size), ``>= 1``; at most
         ``n`` for ``orthonormal`` and ``srft``.
-    kind : {"gaussian", "rademacher", "sphere", "orthonormal", "srft", "sparse_sign"}
+    probe : str, default "gaussian"
+        A registered probe kind (:func:`randla.random.probe_kinds`): the core's
+        gaussian, rademacher, sphere, orthonormal, srft, sparse_sign.
     rng : int, numpy.random.Generator or None
         Source of randomness; the same seed gives the same ``Omega`` as
         :func:`randla.random.draw_probes`.
@@ -214,6 +239,8 @@ def sketch(
         8)``, as :func:`randla.random.sparse_sign_indices`).
     parallel : bool
         NumPy only: the multi-threaded sparse sign kernel.
+    kind : str, optional
+        Deprecated alias of ``probe`` (one release; DeprecationWarning).
 
     Returns
     -------
@@ -223,8 +250,9 @@ def sketch(
     Raises
     ------
     ValueError
-        Unknown ``kind``/``side``, ``num_cols < 1`` or too large, ``A`` not
+        Unknown ``probe``/``side``, ``num_cols < 1`` or too large, ``A`` not
         2-D, non-finite entries, ``nnz_per_row`` with a non sparse-sign kind.
+        ``TypeError`` for ``kind`` together with ``probe``.
     TypeError
         Integer/float16 ``A``, non-integer ``num_cols``, unsupported ``A``.
 
@@ -240,12 +268,19 @@ def sketch(
     >>> from randla import sketch
     >>> from randla.random import draw_probes
     >>> A = np.random.default_rng(0).standard_normal((50, 40))
-    >>> Y = sketch(A, 5, kind="srft", rng=3)
+    >>> Y = sketch(A, 5, probe="srft", rng=3)
     >>> bool(np.allclose(Y, A @ draw_probes("srft", 40, 5, rng=3)))
     True
-    >>> sketch(A, 5, kind="sparse_sign", rng=3, side="left").shape
+    >>> sketch(A, 5, probe="sparse_sign", rng=3, side="left").shape
     (5, 40)
     """
+    if kind is not None:
+        if probe != "gaussian":
+            raise TypeError("sketch got both probe= and its deprecated alias kind=; pass probe= only")
+        warnings.warn("sketch(kind=...) is deprecated; use probe=...", DeprecationWarning,
+                      stacklevel=2)
+        probe = kind
+    kind = probe
     num_cols = _check_options(num_cols, kind, side, nnz_per_row)
     if not is_array(A):
         return _operator_body(as_operator(A), num_cols, kind, side, nnz_per_row, rng)

@@ -23,7 +23,7 @@ def _dense_reference(A, k, kind, rng, side):
 def test_equals_dense_product(xp, to_xp, kind, side):
     """Same seed -> A @ draw_probes(kind, ...) on every backend (host-drawn test matrices)."""
     A = np.random.default_rng(0).standard_normal((37, 24))
-    got = sketch(to_xp(A), 7, kind=kind, rng=11, side=side)
+    got = sketch(to_xp(A), 7, probe=kind, rng=11, side=side)
     expected = _dense_reference(A, 7, kind, 11, side)
     assert got.shape == expected.shape
     np.testing.assert_allclose(to_host(got), expected, rtol=1e-11, atol=1e-11)
@@ -34,7 +34,7 @@ def test_equals_dense_product(xp, to_xp, kind, side):
 def test_srft_fft_equals_matrix_all_columns(xp, to_xp, n, side):
     """The FFT path picks exactly the cos/sin/Nyquist columns of random.srft (k = n)."""
     A = np.random.default_rng(n).standard_normal((n, n) if side == "left" else (3, n))
-    got = to_host(sketch(to_xp(A), n, kind="srft", rng=4, side=side))
+    got = to_host(sketch(to_xp(A), n, probe="srft", rng=4, side=side))
     Omega = srft(n, n, rng=4)
     np.testing.assert_allclose(got, A @ Omega if side == "right" else Omega.T @ A,
                                rtol=1e-12, atol=1e-12)
@@ -45,7 +45,7 @@ def test_srft_fft_equals_matrix_all_columns(xp, to_xp, n, side):
 def test_complex_input(kind, side):
     rng = np.random.default_rng(2)
     A = rng.standard_normal((12, 10)) + 1j * rng.standard_normal((12, 10))
-    got = sketch(A, 4, kind=kind, rng=3, side=side)
+    got = sketch(A, 4, probe=kind, rng=3, side=side)
     assert got.dtype == np.complex128
     np.testing.assert_allclose(got, _dense_reference(A, 4, kind, 3, side), rtol=1e-12,
                                atol=1e-12)
@@ -54,7 +54,7 @@ def test_complex_input(kind, side):
 @pytest.mark.parametrize("kind", PROBE_KINDS)
 def test_float32(kind):
     A = np.random.default_rng(1).standard_normal((30, 20)).astype(np.float32)
-    got = sketch(A, 5, kind=kind, rng=2)
+    got = sketch(A, 5, probe=kind, rng=2)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, _dense_reference(A.astype(np.float64), 5, kind, 2, "right"),
                                rtol=1e-4, atol=1e-4)
@@ -67,7 +67,7 @@ def test_sparse_sign_options():
         Omega = sparse_sign(n, 6, nnz_per_row=3, rng=8)
         expected = A @ Omega if side == "right" else Omega.T @ A
         for parallel in (False, True):
-            got = sketch(A, 6, kind="sparse_sign", nnz_per_row=3, rng=8, side=side,
+            got = sketch(A, 6, probe="sparse_sign", nnz_per_row=3, rng=8, side=side,
                          parallel=parallel)
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
@@ -78,12 +78,12 @@ def test_operators(kind, side):
     """Operators go through matmat / rmatmat with the same test matrix."""
     A = scipy.sparse.random(15, 11, density=0.3, random_state=0, format="csr")
     expected = _dense_reference(A.toarray(), 4, kind, 6, side)
-    got = sketch(A, 4, kind=kind, rng=6, side=side)
+    got = sketch(A, 4, probe=kind, rng=6, side=side)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12, atol=1e-12)
     dense = A.toarray()
     op = as_operator(lambda X: dense @ X, shape=(15, 11), dtype=np.float64,
                      rmatmat=lambda Y: dense.T @ Y)
-    np.testing.assert_allclose(sketch(op, 4, kind=kind, rng=6, side=side), expected,
+    np.testing.assert_allclose(sketch(op, 4, probe=kind, rng=6, side=side), expected,
                                rtol=1e-12, atol=1e-12)
     assert (op.num_matvecs if side == "right" else op.num_rmatvecs) == 4
 
@@ -100,25 +100,34 @@ def test_complex_operator_left():
 def test_same_seed_same_result():
     A = np.random.default_rng(0).standard_normal((20, 15))
     for kind in PROBE_KINDS:
-        np.testing.assert_array_equal(sketch(A, 5, kind=kind, rng=3), sketch(A, 5, kind=kind, rng=3))
+        np.testing.assert_array_equal(sketch(A, 5, probe=kind, rng=3), sketch(A, 5, probe=kind, rng=3))
     gen = np.random.default_rng(1)
     assert not np.allclose(sketch(A, 5, rng=gen), sketch(A, 5, rng=gen))
 
 
 @pytest.mark.parametrize("kwargs, args, exc, match", [
-    ({"kind": "bernoulli"}, (5,), ValueError, "kind"),
+    ({"probe": "bernoulli"}, (5,), ValueError, "probe"),
     ({"side": "top"}, (5,), ValueError, "side"),
     ({}, (0,), ValueError, "num_cols"),
     ({}, (2.5,), TypeError, "num_cols"),
-    ({"kind": "orthonormal"}, (16,), ValueError, "num_cols"),
-    ({"kind": "srft", "side": "left"}, (21,), ValueError, "num_cols"),
-    ({"kind": "gaussian", "nnz_per_row": 2}, (5,), ValueError, "nnz_per_row"),
-    ({"kind": "sparse_sign", "nnz_per_row": 9}, (5,), ValueError, "nnz_per_row"),
+    ({"probe": "orthonormal"}, (16,), ValueError, "num_cols"),
+    ({"probe": "srft", "side": "left"}, (21,), ValueError, "num_cols"),
+    ({"probe": "gaussian", "nnz_per_row": 2}, (5,), ValueError, "nnz_per_row"),
+    ({"probe": "sparse_sign", "nnz_per_row": 9}, (5,), ValueError, "nnz_per_row"),
 ])
 def test_option_errors(kwargs, args, exc, match):
     A = np.ones((20, 15))
     with pytest.raises(exc, match=match):
         sketch(A, *args, **kwargs)
+
+
+def test_kind_is_a_deprecated_alias_of_probe():
+    A = np.random.default_rng(0).standard_normal((20, 15))
+    with pytest.warns(DeprecationWarning, match="probe"):
+        got = sketch(A, 5, kind="srft", rng=3)
+    np.testing.assert_array_equal(got, sketch(A, 5, probe="srft", rng=3))
+    with pytest.raises(TypeError, match="kind"):
+        sketch(A, 5, probe="srft", kind="srft")
 
 
 def test_input_errors():

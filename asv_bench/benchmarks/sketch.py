@@ -22,17 +22,17 @@ class Sketch:
     def setup(self, side):
         self.A = np.random.default_rng(0).standard_normal((ROWS, COLS))
         for kind in ("sparse_sign", "srft", "gaussian"):   # compile / warm up
-            randla.sketch(self.A[:70, :70], 8, kind=kind, rng=0, side=side)
-        randla.sketch(self.A[:70, :70], 8, kind="sparse_sign", rng=0, side=side, parallel=True)
+            randla.sketch(self.A[:70, :70], 8, probe=kind, rng=0, side=side)
+        randla.sketch(self.A[:70, :70], 8, probe="sparse_sign", rng=0, side=side, parallel=True)
 
     def time_sparse_sign(self, side):
-        randla.sketch(self.A, NUM_COLS, kind="sparse_sign", rng=0, side=side)
+        randla.sketch(self.A, NUM_COLS, probe="sparse_sign", rng=0, side=side)
 
     def time_sparse_sign_parallel(self, side):
-        randla.sketch(self.A, NUM_COLS, kind="sparse_sign", rng=0, side=side, parallel=True)
+        randla.sketch(self.A, NUM_COLS, probe="sparse_sign", rng=0, side=side, parallel=True)
 
     def time_gaussian(self, side):
-        randla.sketch(self.A, NUM_COLS, kind="gaussian", rng=0, side=side)
+        randla.sketch(self.A, NUM_COLS, probe="gaussian", rng=0, side=side)
 
     def time_srft(self, side):
-        randla.sketch(self.A, NUM_COLS, kind="srft", rng=0, side=side)
+        randla.sketch(self.A, NUM_COLS, probe="srft", rng=0, side=side)
