@@ -24,6 +24,7 @@ from .backend import (
     check_finite,
     check_float,
     check_on,
+    check_positive_int,
     device_of,
     is_array,
     namespace,
@@ -383,10 +384,7 @@ def dot_test(
     """
     from .random import gaussian
 
-    if not isinstance(num_vectors, numbers.Integral) or isinstance(num_vectors, bool):
-        raise TypeError(f"num_vectors must be an integer, got {type(num_vectors).__name__}")
-    if num_vectors < 1:
-        raise ValueError(f"num_vectors must be >= 1, got {num_vectors}")
+    num_vectors = check_positive_int(num_vectors, "num_vectors")
     if rtol is not None:
         if not isinstance(rtol, numbers.Real) or isinstance(rtol, bool):
             raise TypeError(f"rtol must be a float or None, got {type(rtol).__name__}")

@@ -590,7 +590,7 @@ def sparse_sign_indices(
     n, num_probes = _check_sizes(n, num_probes)
     if nnz_per_row is None:
         nnz_per_row = min(num_probes, 8)
-    if not isinstance(nnz_per_row, numbers.Integral) or not 1 <= nnz_per_row <= num_probes:
+    if check_positive_int(nnz_per_row, "nnz_per_row") > num_probes:
         raise ValueError(
             f"nnz_per_row must be an integer in [1, num_probes={num_probes}], got {nnz_per_row}"
         )
@@ -777,14 +777,14 @@ del _name, _draw
 
 
 def draw_probes(
-    kind: str, n: int, num_probes: int, /, *, rng: Any = None, xp: Any = None,
+    probe: str, n: int, num_probes: int, /, *, rng: Any = None, xp: Any = None,
     dtype: Any = None, device: Any = None, native: bool = False, **options: Any,
 ) -> Any:
     """Draw an ``(n, num_probes)`` probe matrix of the given ``kind``.
 
     Parameters
     ----------
-    kind : str
+    probe : str
         A registered kind (:func:`probe_kinds`): the core's
         :data:`PROBE_KINDS` and those applications register.
     n, num_probes : int
@@ -801,8 +801,7 @@ def draw_probes(
     Raises
     ------
     ValueError
-        An unknown ``kind`` (the message names it ``probe``, as every estimator
-        does), and as the draw of that kind.
+        An unknown ``probe``, and as the draw of that kind.
     TypeError
         As the draw of that kind.
 
@@ -820,5 +819,5 @@ def draw_probes(
     >>> draw_probes("rademacher", 100, 3, rng=0).shape
     (100, 3)
     """
-    entry = probe_kind(kind)
+    entry = probe_kind(probe)
     return entry.draw(n, num_probes, rng=rng, xp=xp, dtype=dtype, device=device, native=native, **options)

@@ -77,7 +77,7 @@ def _diagonal_hutchinson_body(op, m, probe, rng):
     return DiagonalEstimate(estimate, std_error, counter(op) - start, "diagonal_hutchinson")
 
 
-def diagonal_hutchinson(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+def diagonal_hutchinson(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
                         rng: Any = None) -> DiagonalEstimate:
     """Diagonal estimator of Bekas, Kokiopoulou and Saad.
 
@@ -152,7 +152,7 @@ def _xdiag_body(op, m, probe, rng):
     return DiagonalEstimate(estimate, std_error, counter(op) - start, "xdiag")
 
 
-def xdiag(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+def xdiag(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
           rng: Any = None) -> DiagonalEstimate:
     """XDiag: exchangeable low-rank + residual diagonal estimator.
 

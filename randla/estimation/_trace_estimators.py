@@ -66,7 +66,7 @@ _DEFAULT_PROBE = {
 
 
 def hutchinson(
-    A: Any, /, *, num_matvecs: int, probe: str = "rademacher", rng: Any = None,
+    A: Any, /, num_matvecs: int, *, probe: str = "rademacher", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
 ) -> TraceEstimate:
     """Hutchinson's trace estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
@@ -162,7 +162,7 @@ def _hutchpp_body(op, m, probe, rng):
     return result(op, start, "hutchpp", low_rank + mean, se)
 
 
-def hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
             rng: Any = None) -> TraceEstimate:
     """Hutch++: exact trace of a randomized low-rank part plus Hutchinson on the rest.
 
@@ -240,7 +240,7 @@ def _na_hutchpp_body(op, m, probe, rng):
     return result(op, start, "na_hutchpp", low_rank + mean, se)
 
 
-def na_hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
+def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
                rng: Any = None) -> TraceEstimate:
     """NA-Hutch++: the non-adaptive (single-pass) variant of Hutch++.
 
@@ -303,7 +303,7 @@ def na_hutchpp(A: Any, /, *, num_matvecs: int, probe: str = "rademacher",
 
 
 def xtrace(
-    A: Any, /, *, num_matvecs: int, probe: str = "sphere", rng: Any = None,
+    A: Any, /, num_matvecs: int, *, probe: str = "sphere", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
 ) -> TraceEstimate:
     """XTrace: the exchangeable (leave-one-out) low-rank + residual estimator.
@@ -383,7 +383,7 @@ def xtrace(
     return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
 
 
-def xnystrace(A: Any, /, *, num_matvecs: int, probe: str = "sphere",
+def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
               rng: Any = None) -> TraceEstimate:
     """XNysTrace: exchangeable Nyström trace estimator for PSD matrices.
 

@@ -401,3 +401,11 @@ def test_value_on_backend(xp, to_xp):
     A, _ = _psd(20, lambda i: 0.5**i)
     res = xtrace(to_xp(A), num_matvecs=8, rng=0)
     assert float(to_host(res.value)) == res.estimate
+
+
+@pytest.mark.parametrize("func", [*ESTIMATORS.values(), randla.diagonal_hutchinson, randla.xdiag])
+def test_budget_is_positional_or_keyword(func):
+    """``num_matvecs`` may be passed positionally, as ``rank`` in ``rsvd``."""
+    A, _ = _psd(40, lambda i: 0.8**i)
+    positional, keyword = func(A, 12, rng=3), func(A, num_matvecs=12, rng=3)
+    assert np.array_equal(np.asarray(positional.estimate), np.asarray(keyword.estimate))
