@@ -15,6 +15,8 @@ import importlib
 import sys
 from pathlib import Path
 
+import pytest
+
 APPS = Path(__file__).parent / "apps"
 #: optional dependencies whose absence skips a module's doctests
 OPTIONAL = frozenset({"torch", "cupy", "dask", "distributed", "matplotlib", "pyrevolve"})
@@ -43,3 +45,14 @@ def pytest_ignore_collect(collection_path, config):
     if path.suffix == ".py" and APPS in path.parents and path.name != "conftest.py":
         return True if not _alias(path) else None
     return None
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace):
+    """Every docstring example may use ``np`` and ``randla`` without importing them."""
+    import numpy
+
+    import randla
+
+    doctest_namespace["np"] = numpy
+    doctest_namespace["randla"] = randla

@@ -66,22 +66,63 @@ __all__ = [
     "to_host",
 ]
 
-is_array = _aac.is_array_api_obj
-device_of = _aac.device
+def is_array(x: Any) -> bool:
+    """True for an array of any array-API library (NumPy, CuPy, torch, ...).
+
+    Examples
+    --------
+    >>> from randla.backend import is_array
+    >>> is_array(np.ones(2)), is_array([1.0, 2.0])
+    (True, False)
+    """
+    return _aac.is_array_api_obj(x)
+
+
+def device_of(x: Any) -> Any:
+    """The device of array ``x`` (``"cpu"`` for NumPy).
+
+    Examples
+    --------
+    >>> from randla.backend import device_of
+    >>> device_of(np.ones(2))
+    'cpu'
+    """
+    return _aac.device(x)
 
 
 def is_numpy(xp: Any) -> bool:
-    """True for NumPy (also the array-api-compat wrapper)."""
+    """True for NumPy (also the array-api-compat wrapper).
+
+    Examples
+    --------
+    >>> from randla.backend import is_numpy, namespace
+    >>> is_numpy(namespace(x=np.ones(2))), is_numpy(np)
+    (True, True)
+    """
     return _aac.is_numpy_namespace(xp)
 
 
 def is_cupy(xp: Any) -> bool:
-    """True for CuPy (also the array-api-compat wrapper)."""
+    """True for CuPy (also the array-api-compat wrapper).
+
+    Examples
+    --------
+    >>> from randla.backend import is_cupy
+    >>> is_cupy(np)
+    False
+    """
     return _aac.is_cupy_namespace(xp)
 
 
 def is_torch(xp: Any) -> bool:
-    """True for PyTorch (also the array-api-compat wrapper)."""
+    """True for PyTorch (also the array-api-compat wrapper).
+
+    Examples
+    --------
+    >>> from randla.backend import is_torch
+    >>> is_torch(np)
+    False
+    """
     return _aac.is_torch_namespace(xp)
 
 
@@ -97,6 +138,12 @@ def array_namespace(*arrays: Any) -> Any:
     ------
     TypeError
         When the arrays belong to different libraries.
+
+    Examples
+    --------
+    >>> from randla.backend import array_namespace
+    >>> array_namespace(np.ones(2), None).__name__
+    'array_api_compat.numpy'
     """
     arrs = [a for a in arrays if a is not None]
     try:
@@ -128,6 +175,16 @@ def namespace(**arrays: Any) -> Any:
         If an argument is not an array, or the arrays mix backends.
     ValueError
         If the arrays live on different devices.
+
+    Examples
+    --------
+    >>> from randla.backend import namespace
+    >>> namespace(A=np.ones((2, 2)), x=np.ones(2)).__name__
+    'array_api_compat.numpy'
+    >>> namespace(A=[[1.0]])
+    Traceback (most recent call last):
+        ...
+    TypeError: A must be an array (numpy, cupy, torch or another array-API library), got list
     """
     named = {k: v for k, v in arrays.items() if v is not None}
     for name, value in named.items():
@@ -151,7 +208,14 @@ def namespace(**arrays: Any) -> Any:
 
 
 def check_same_device(**arrays: Any) -> Any:
-    """Return the common device of named arrays or raise ``ValueError``."""
+    """Return the common device of named arrays or raise ``ValueError``.
+
+    Examples
+    --------
+    >>> from randla.backend import check_same_device
+    >>> check_same_device(A=np.ones(2), B=np.ones(3))
+    'cpu'
+    """
     named = {k: v for k, v in arrays.items() if v is not None}
     devices = {name: device_of(v) for name, v in named.items()}
     first = next(iter(devices.values()), None)
@@ -175,6 +239,11 @@ def check_on(x: Any, xp: Any, device: Any, name: str, owner: str) -> None:
         If ``x`` is not an array or belongs to another backend.
     ValueError
         If ``x`` is on another device.
+
+    Examples
+    --------
+    >>> from randla.backend import check_on, namespace
+    >>> check_on(np.ones(2), namespace(A=np.ones(2)), "cpu", "x", "the operator")
     """
     if not is_array(x):
         raise TypeError(f"{name} must be an array, got {type(x).__name__}")
@@ -203,6 +272,15 @@ def check_float(x: Any, name: str, *, allow_complex: bool = False) -> None:
     TypeError
         For integer, boolean, half precision (float16, bfloat16) and, unless
         ``allow_complex``, complex input.
+
+    Examples
+    --------
+    >>> from randla.backend import check_float
+    >>> check_float(np.ones(2, dtype=np.float32), "X")
+    >>> check_float(np.ones(2, dtype=np.int64), "X")
+    Traceback (most recent call last):
+        ...
+    TypeError: X must have dtype float32 or float64, got int64; convert it explicitly (half precision is not accurate enough for randomized estimators)
     """
     xp = array_namespace(x)
     allowed = [xp.float32, xp.float64]
@@ -218,7 +296,16 @@ def check_float(x: Any, name: str, *, allow_complex: bool = False) -> None:
 
 
 def check_finite(x: Any, name: str) -> None:
-    """Raise ``ValueError`` if ``x`` holds NaN or infinity."""
+    """Raise ``ValueError`` if ``x`` holds NaN or infinity.
+
+    Examples
+    --------
+    >>> from randla.backend import check_finite
+    >>> check_finite(np.array([1.0, np.inf]), "x")
+    Traceback (most recent call last):
+        ...
+    ValueError: x contains NaN or infinite values
+    """
     xp = array_namespace(x)
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -235,6 +322,12 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
         If ``value`` is not an integer.
     ValueError
         If ``value < minimum``.
+
+    Examples
+    --------
+    >>> from randla.backend import check_positive_int
+    >>> check_positive_int(np.int64(3), "num_probes"), check_positive_int(0, "oversample", minimum=0)
+    (3, 0)
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -244,14 +337,28 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
 
 
 def check_square(shape: tuple[int, ...], name: str) -> int:
-    """Return ``n`` for an ``n x n`` shape or raise ``ValueError``."""
+    """Return ``n`` for an ``n x n`` shape or raise ``ValueError``.
+
+    Examples
+    --------
+    >>> from randla.backend import check_square
+    >>> check_square((3, 3), "A")
+    3
+    """
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {tuple(shape)}")
     return int(shape[0])
 
 
 def real_dtype(xp: Any, dtype: Any) -> Any:
-    """The real dtype with the precision of ``dtype``."""
+    """The real dtype with the precision of ``dtype``.
+
+    Examples
+    --------
+    >>> from randla.backend import real_dtype
+    >>> real_dtype(np, np.complex64)
+    <class 'numpy.float32'>
+    """
     if dtype in (xp.complex64,):
         return xp.float32
     if dtype in (xp.complex128,):
@@ -260,7 +367,14 @@ def real_dtype(xp: Any, dtype: Any) -> Any:
 
 
 def numpy_dtype(xp: Any, dtype: Any) -> np.dtype:
-    """NumPy dtype with the same meaning as ``dtype`` of namespace ``xp``."""
+    """NumPy dtype with the same meaning as ``dtype`` of namespace ``xp``.
+
+    Examples
+    --------
+    >>> from randla.backend import numpy_dtype
+    >>> numpy_dtype(np, np.float32)
+    dtype('float32')
+    """
     for name in ("float32", "float64", "complex64", "complex128", "int64", "int32", "bool"):
         if hasattr(xp, name) and dtype == getattr(xp, name):
             return np.dtype(name)
@@ -273,6 +387,12 @@ def from_host(array: np.ndarray, xp: Any, *, dtype: Any, device: Any) -> Any:
     This is the one documented host-to-device transfer in randla: probe and
     sketch matrices are drawn on the host by default so that every backend sees
     the same numbers for the same seed.
+
+    Examples
+    --------
+    >>> from randla.backend import from_host
+    >>> from_host(np.arange(3), np, dtype=np.float64, device="cpu")
+    array([0., 1., 2.])
     """
     if is_numpy(xp):
         return np.asarray(array, dtype=numpy_dtype(xp, dtype))
@@ -292,7 +412,14 @@ def from_host(array: np.ndarray, xp: Any, *, dtype: Any, device: Any) -> Any:
 
 
 def to_host(x: Any) -> np.ndarray:
-    """Explicit copy of ``x`` to a NumPy array (for plotting, reports, scipy)."""
+    """Explicit copy of ``x`` to a NumPy array (for plotting, reports, scipy).
+
+    Examples
+    --------
+    >>> from randla.backend import to_host
+    >>> to_host(np.ones(2))
+    array([1., 1.])
+    """
     xp = array_namespace(x)
     if is_numpy(xp):
         return np.asarray(x)
@@ -304,6 +431,13 @@ def to_host(x: Any) -> np.ndarray:
 
 
 def nbytes(x: Any) -> int:
-    """Bytes held by array ``x`` (element count times item size)."""
+    """Bytes held by array ``x`` (element count times item size).
+
+    Examples
+    --------
+    >>> from randla.backend import nbytes
+    >>> nbytes(np.ones((10, 10)))
+    800
+    """
     size = math.prod(x.shape)
     return int(size * np.dtype(numpy_dtype(array_namespace(x), x.dtype)).itemsize)

@@ -672,6 +672,12 @@ class ProbeKind:
         False for projection kinds such as a data-driven basis.
     orthogonal : bool
         The columns are orthogonal, so ``num_probes <= n``.
+
+    Examples
+    --------
+    >>> from randla.random import probe_kind
+    >>> probe_kind("srft").orthogonal, probe_kind("gaussian").unbiased
+    (True, True)
     """
 
     name: str
