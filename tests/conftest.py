@@ -118,3 +118,15 @@ def pytest_collection_modifyitems(config, items):
         elif sim and "cudasim" not in item.keywords:
             # under the simulator only the kernel tests are meaningful
             item.add_marker(pytest.mark.skip(reason="NUMBA_ENABLE_CUDASIM=1 run: kernel tests only"))
+
+
+@pytest.fixture
+def torch():
+    """The torch module, for tests about torch itself (mixing it with NumPy, ...)."""
+    return pytest.importorskip("torch", reason="torch is an optional extra")
+
+
+@pytest.fixture
+def xs():
+    """array_api_strict, for tests of its multi-device support."""
+    return pytest.importorskip("array_api_strict")

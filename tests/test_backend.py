@@ -12,8 +12,7 @@ from randla.backend import (
 )
 
 
-def test_namespace_rejects_mixed_backends():
-    torch = pytest.importorskip("torch")
+def test_namespace_rejects_mixed_backends(torch):
     with pytest.raises(TypeError, match="X is numpy.*Y is torch"):
         namespace(X=np.zeros(3), Y=torch.zeros(3))
 
@@ -23,8 +22,7 @@ def test_namespace_rejects_non_arrays():
         namespace(X=[1.0, 2.0])
 
 
-def test_namespace_rejects_mixed_devices():
-    xs = pytest.importorskip("array_api_strict")
+def test_namespace_rejects_mixed_devices(xs):
     a = xs.asarray([1.0], device=xs.Device("CPU_DEVICE"))
     b = xs.asarray([1.0], device=xs.Device("device1"))
     with pytest.raises(ValueError, match="different devices"):

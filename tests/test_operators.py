@@ -60,8 +60,7 @@ def test_errors(xp, to_xp):
         as_operator("matrix")
 
 
-def test_mixed_backend_block():
-    torch = pytest.importorskip("torch")
+def test_mixed_backend_block(torch):
     op = as_operator(np.eye(3))
     with pytest.raises(TypeError, match="torch.*never converts"):
         op.matmat(torch.ones(3, 1, dtype=torch.float64))
@@ -89,7 +88,7 @@ def test_dot_test_argument_errors():
         dot_test(wrong, rng=0, rtol=1e-6)
 
 
-def test_linear_operator_accepts_a_library_module():
+def test_linear_operator_accepts_a_library_module(torch):
     """``xp=numpy`` (the module) works like its array-api-compat namespace."""
     A = np.arange(6.0).reshape(2, 3)
     op = LinearOperator((2, 3), lambda X: A @ X, rmatmat=lambda Y: A.T @ Y,
@@ -97,7 +96,6 @@ def test_linear_operator_accepts_a_library_module():
     np.testing.assert_array_equal(op.matmat(np.eye(3)), A)
     lhs, rhs = dot_test(op, rng=0, rtol=1e-12)
     assert lhs == pytest.approx(rhs, rel=1e-12)
-    torch = pytest.importorskip("torch")
     At = torch.from_numpy(A)
     top = LinearOperator((2, 3), lambda X: At @ X, dtype=torch.float64, xp=torch)
     np.testing.assert_array_equal(top.matmat(torch.eye(3, dtype=torch.float64)).numpy(), A)

@@ -104,8 +104,7 @@ def test_bad_kind_and_too_many_orthonormal():
         draw_probes("gaussian", 5, 2.0, rng=0)
 
 
-def test_native_draw_reproducible_torch():
-    torch = pytest.importorskip("torch")
+def test_native_draw_reproducible_torch(torch):
     from array_api_compat import array_namespace
 
     xt = array_namespace(torch.empty(0))

@@ -29,8 +29,7 @@ def test_lu_basis_is_scipy_permuted_l(xp, to_xp):
     np.testing.assert_allclose(got @ np.linalg.lstsq(got, Y, rcond=None)[0], Y, atol=1e-12)
 
 
-def test_torch_device_side_row_swaps_match_host_path():
-    torch = pytest.importorskip("torch")
+def test_torch_device_side_row_swaps_match_host_path(torch):
     from randla.lowrank._dense import _permute_rows_torch
 
     Y = torch.from_numpy(np.random.default_rng(1).standard_normal((25, 7)))

@@ -134,8 +134,7 @@ def test_probe_array_and_kinds(xp, to_xp):
         range_finder(to_xp(A), 5, probe="uniform")
 
 
-def test_mixed_backends_named():
-    torch = pytest.importorskip("torch")
+def test_mixed_backends_named(torch):
     A = known_matrix(30, 20, 0.5 ** np.arange(20))
     with pytest.raises(TypeError, match="mixed array backends.*probe"):
         range_finder(torch.from_numpy(A), 5, oversample=3, probe=np.ones((20, 8)))
@@ -143,8 +142,7 @@ def test_mixed_backends_named():
         range_finder(as_operator(A), 5, oversample=3, probe=torch.ones(20, 8, dtype=torch.float64))
 
 
-def test_mixed_devices_named():
-    xs = pytest.importorskip("array_api_strict")
+def test_mixed_devices_named(xs):
     A = known_matrix(30, 20, 0.5 ** np.arange(20))
     probe = xs.asarray(np.ones((20, 8)), device=xs.Device("device1"))
     with pytest.raises(ValueError, match="different devices.*probe"):
