@@ -80,6 +80,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "apps":
-        return _importlib.import_module("randla.apps")
+    if name in ("apps", "demo"):
+        return _importlib.import_module(f"randla.{name}")
     raise AttributeError(f"module 'randla' has no attribute {name!r}")

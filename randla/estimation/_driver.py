@@ -220,6 +220,7 @@ def mean_and_std_error(xp: Any, samples: Any) -> tuple[Any, float]:
     var = xp.sum((samples - mean) ** 2) / (k - 1)
     return mean, math.sqrt(max(float(var), 0.0) / k)
 
+
 # -- the result type -------------------------------------------------------------
 
 
@@ -257,17 +258,9 @@ class TraceEstimate:
     value : array
         The estimate as a 0-d array of ``A``'s namespace and device.
 
-    References
-    ----------
-    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989) (the sample
-    standard error); E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM
-    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate).
-
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> res = randla.hutchinson(np.eye(50), num_matvecs=10, rng=0)
+    >>> res = randla.hutchinson(np.eye(50), 10, rng=0)
     >>> float(res), res.std_error, res.num_matvecs, res.method
     (50.0, 0.0, 10, 'hutchinson')
     """

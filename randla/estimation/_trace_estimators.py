@@ -1,23 +1,7 @@
-"""Stochastic trace estimators: Hutchinson, Hutch++, NA-Hutch++, XTrace, XNysTrace.
+"""The trace estimators: Hutchinson, Hutch++, NA-Hutch++, XTrace, XNysTrace and ``trace``.
 
-Every estimator works matrix-free through :func:`randla.as_operator` (only
-products ``A @ X`` with blocks of probe vectors are used), counts its budget in
-matrix-vector products ``num_matvecs``, and returns a :class:`TraceEstimate`.
-:func:`trace` dispatches by name and offers ``method="auto"``, which chooses
-between Hutchinson and XTrace from the first block of products.
-
-Which one to use (``m`` = ``num_matvecs``):
-
-* :func:`hutchinson` -- error ``~ ||A - tr(A)/n I||_F / sqrt(m)``; best when the
-  spectrum is flat (no low-rank structure to exploit).
-* :func:`hutchpp`, :func:`na_hutchpp` -- a rank ``~m/3`` approximation taken
-  exactly plus Hutchinson on the rest; ``O(1/m)`` error for PSD matrices with
-  decaying spectrum (Meyer, Musco, Musco, Woodruff 2021).
-* :func:`xtrace` -- the exchangeable "leave one out" refinement: every product
-  serves both the low-rank part and the residual estimate; best on decaying
-  spectra, with a reliable error estimate (Epperly, Tropp, Webber 2024).
-* :func:`xnystrace` -- for positive semidefinite ``A``: Nyström instead of a
-  projection, every product used once; the most accurate for PSD input.
+Which one to use is summarised in :mod:`randla.estimation`; each is a
+validation, then a small body on the driver of ``_driver``.
 """
 
 from __future__ import annotations
@@ -69,33 +53,28 @@ def hutchinson(
     A: Any, /, num_matvecs: int, *, probe: str = "rademacher", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
 ) -> TraceEstimate:
-    """Hutchinson's trace estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
+    """Hutchinson's estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
 
     Parameters
     ----------
     A : operator-like
         A square matrix or anything :func:`randla.as_operator` accepts.
     num_matvecs : int
-        Number of probes ``m`` (products with ``A``), ``>= 1``; with ``rtol``
-        or ``atol`` the cap of the adaptive loop.
+        Number of probes ``m >= 1``; with ``rtol``/``atol`` the cap.
     probe : str
-        Any kind of :data:`randla.random.PROBE_KINDS`. Rademacher (default)
-        has the smallest variance among i.i.d. real probes,
-        ``Var = 2 (||A||_F^2 - sum_i A_ii^2) / m`` for symmetric ``A``;
-        Gaussian ``2 ||A||_F^2 / m``; sphere ``~ 2 ||A - tr(A)/n I||_F^2 / m``.
+        An unbiased kind of :func:`randla.random.probe_kinds`. Rademacher
+        (default) has the smallest variance among i.i.d. real probes,
+        ``2 (||A||_F^2 - sum_i A_ii^2) / m`` for symmetric ``A``.
     rng : int, numpy.random.Generator or None
-        Source of the probes (see :func:`randla.random.as_generator`).
     rtol, atol : float, optional
-        Adaptive stopping: draw ``block_size`` probes at a time and stop as soon
-        as ``std_error <= max(atol, rtol * |estimate|)`` or the cap is reached.
+        Adaptive stopping: blocks of ``block_size`` probes until
+        ``std_error <= max(atol, rtol |estimate|)`` or the cap.
     block_size : int, optional
-        Probes per adaptive block (default 10; the first block has at least 2).
+        Probes per adaptive block (default 10; the first has at least 2).
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` is the sample standard deviation of the quadratic forms
-        over ``sqrt(m)``.
 
     Raises
     ------
@@ -103,32 +82,21 @@ def hutchinson(
         Non-square or non-finite ``A``; ``num_matvecs < 1``; unknown ``probe``;
         negative tolerances.
     TypeError
-        Integer, half-precision or complex ``A``; a callable returning arrays of
-        another backend; non-integer ``num_matvecs``.
+        ``A`` not real float32/float64; mixed backends; non-integer ``num_matvecs``.
 
     References
     ----------
     M. F. Hutchinson, "A stochastic estimator of the trace of the influence
-    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18
-    (1989). H. Avron, S. Toledo, "Randomized algorithms for estimating the
-    trace of an implicit symmetric positive semi-definite matrix", J. ACM 58
-    (2011).
+    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18 (1989).
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((200, 200)))
-    >>> A = (Q * np.linspace(1.0, 3.0, 200)) @ Q.T          # trace 400
-    >>> res = randla.hutchinson(A, num_matvecs=100, rng=1)
-    >>> res.num_matvecs, res.method
-    (100, 'hutchinson')
-    >>> abs(float(res) - 400.0) < 4 * res.std_error
+    >>> A = randla.demo.matrix_with_spectrum(np.linspace(1.0, 3.0, 200), rng=0)
+    >>> res = randla.hutchinson(A, 100, rng=1)
+    >>> res.method, bool(abs(res.estimate - 400.0) < 4 * res.std_error)
+    ('hutchinson', True)
+    >>> randla.hutchinson(A, 1000, rtol=1e-2, rng=1).num_matvecs < 1000
     True
-    >>> ada = randla.hutchinson(A, num_matvecs=1000, rtol=1e-2, rng=1)
-    >>> ada.std_error <= 1e-2 * abs(ada.estimate), ada.num_matvecs < 1000
-    (True, True)
     """
     op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="hutchinson",
                                            minimum=1, why="one probe")
@@ -166,35 +134,28 @@ def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
             rng: Any = None) -> TraceEstimate:
     """Hutch++: exact trace of a randomized low-rank part plus Hutchinson on the rest.
 
-    With ``k = num_matvecs // 3``: ``Q = orth(A S)`` for ``k`` probes ``S``,
-    ``tr(A) ~ tr(Q^T A Q) + (1/g) tr(G^T (I - QQ^T) A (I - QQ^T) G)`` with
-    ``g = num_matvecs - 2k`` probes ``G``; exactly ``num_matvecs`` products.
-    Unbiased for any square ``A``; relative error ``O(1/m)`` for PSD ``A``.
+    With ``k = num_matvecs // 3``: ``Q = orth(A S)`` for ``k`` probes ``S``, then
+    ``tr(Q^T A Q)`` plus Hutchinson with ``g = num_matvecs - 2k`` probes on
+    ``(I - QQ^T) A (I - QQ^T)``. Unbiased; relative error ``O(1/m)`` for PSD ``A``.
 
     Parameters
     ----------
     A : operator-like
-        Square matrix or operator.
     num_matvecs : int
-        Budget ``m >= 3`` (one sketch vector, its product, one probe).
+        Budget ``3 <= m``, ``m // 3 <= n``.
     probe : str
-        Kind of both the sketch and the Hutchinson probes (default Rademacher,
-        as in the paper); any of :data:`randla.random.PROBE_KINDS`.
+        Kind of the sketch and of the probes (default Rademacher).
     rng : int, numpy.random.Generator or None
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` covers the Hutchinson part on the residual (``nan`` when
-        ``g = 1``, i.e. ``num_matvecs = 3``).
+        ``std_error`` of the Hutchinson part (``nan`` for ``m = 3``).
 
     Raises
     ------
-    ValueError
-        ``num_matvecs < 3`` or ``num_matvecs // 3 > n``; non-square or
-        non-finite ``A``; unknown ``probe``.
-    TypeError
-        Integer, half-precision or complex ``A``; mixed backends.
+    ValueError, TypeError
+        As :func:`hutchinson`, with the bounds on ``num_matvecs`` above.
 
     References
     ----------
@@ -203,14 +164,9 @@ def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
-    >>> A = (Q * 0.7 ** np.arange(300)) @ Q.T
-    >>> exact = np.trace(A)
-    >>> res = randla.hutchpp(A, num_matvecs=60, rng=1)
-    >>> res.num_matvecs, bool(abs(res.estimate - exact) < 1e-3 * exact)
+    >>> A = randla.demo.matrix_with_spectrum(0.7 ** np.arange(300), rng=0)
+    >>> res = randla.hutchpp(A, 60, rng=1)
+    >>> res.num_matvecs, bool(abs(res.estimate - np.trace(A)) < 1e-3 * np.trace(A))
     (60, True)
     """
     op, _, m, probe = check_estimator_args(
@@ -242,56 +198,42 @@ def _na_hutchpp_body(op, m, probe, rng):
 
 def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
                rng: Any = None) -> TraceEstimate:
-    """NA-Hutch++: the non-adaptive (single-pass) variant of Hutch++.
+    """NA-Hutch++: the non-adaptive, single-pass variant of Hutch++.
 
-    All probes are drawn up front, so the products can be computed in one
-    parallel pass: ``Z = A R`` (``m/6`` vectors), ``W = A^T S`` (``m/3``),
-    ``A G`` (the rest). With the two-sided low-rank approximation
-    ``A_hat = Z (S^T Z)^+ W^T``,
-    ``tr(A) ~ tr(A_hat) + (1/g) [tr(G^T A G) - tr(G^T A_hat G)]``
-    (constants ``c1 = 1/6``, ``c2 = 1/3``, ``c3 = 1/2`` of the paper).
+    All probes are drawn up front: ``Z = A R`` (``m/6`` vectors), ``W = A^T S``
+    (``m/3``), ``A G`` (the rest); with ``A_hat = Z (S^T Z)^+ W^T``,
+    ``tr(A) ~ tr(A_hat) + (1/g) [tr(G^T A G) - tr(G^T A_hat G)]``.
 
     Parameters
     ----------
     A : operator-like
-        Square matrix or operator. Products with ``A^T`` are needed: arrays
-        provide them; for callables pass ``rmatmat=`` or ``symmetric=True`` to
-        :func:`randla.as_operator`.
+        Products with ``A^T`` are needed: arrays give them; for callables pass
+        ``rmatmat=`` or ``symmetric=True`` to :func:`randla.as_operator`.
     num_matvecs : int
-        Budget ``m >= 3`` (one vector for each of the three sketches),
-        products with ``A^T`` included.
+        Budget ``3 <= m``, ``m // 3 <= n``, products with ``A^T`` included.
     probe : str
-        Probe kind for the three sketches (default Rademacher).
+        Kind of the three sketches (default Rademacher).
     rng : int, numpy.random.Generator or None
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` covers the Hutchinson part (``nan`` for one probe).
 
     Raises
     ------
-    ValueError
-        ``num_matvecs < 3`` or ``num_matvecs // 3 > n``; bad ``A``; unknown probe.
-    TypeError
-        An operator without adjoint that is not declared symmetric; integer,
-        half-precision or complex ``A``.
+    ValueError, TypeError
+        As :func:`hutchpp`; ``TypeError`` for an operator without adjoint.
 
     References
     ----------
-    R. A. Meyer, C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal
-    stochastic trace estimation", SOSA (2021), Algorithm 2.
+    Meyer, Musco, Musco, Woodruff, SOSA (2021), Algorithm 2.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
-    >>> A = (Q * 0.7 ** np.arange(300)) @ Q.T
-    >>> res = randla.na_hutchpp(A, num_matvecs=60, rng=1)
-    >>> res.num_matvecs, bool(abs(res.estimate - np.trace(A)) < 1e-2 * np.trace(A))
-    (60, True)
+    >>> A = randla.demo.matrix_with_spectrum(0.7 ** np.arange(300), rng=0)
+    >>> res = randla.na_hutchpp(A, 60, rng=1)
+    >>> bool(abs(res.estimate - np.trace(A)) < 1e-2 * np.trace(A))
+    True
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="na_hutchpp", minimum=3, why="one vector per sketch",
@@ -309,70 +251,49 @@ def xtrace(
     """XTrace: the exchangeable (leave-one-out) low-rank + residual estimator.
 
     With ``k = num_matvecs // 2`` test vectors ``omega_i`` and ``Y = A Omega``,
-    XTrace averages over ``i`` the Hutch++-like estimates
-    ``tr(P_i A P_i) + r_i^T A r_i`` where ``P_i`` projects onto the range of
-    ``Y`` without its i-th column and ``r_i = (I - P_i) omega_i``: every test
-    vector serves both the low-rank part and the residual. The efficient form
-    downdates one QR factorisation (``O(n k^2)`` work besides the ``2k``
-    products ``A Omega`` and ``A Q``). No symmetry of ``A`` is needed.
+    XTrace averages the Hutch++-like estimates ``tr(P_i A P_i) + r_i^T A r_i``,
+    ``P_i`` the projector onto ``range(Y)`` without column ``i`` and ``r_i = (I -
+    P_i) omega_i``: every test vector serves both parts. One downdated QR,
+    ``O(n k^2)`` work besides the ``2k`` products. No symmetry is needed.
 
     Parameters
     ----------
     A : operator-like
-        Square matrix or operator.
     num_matvecs : int
-        Budget ``m``: ``m // 2`` test vectors and as many products with their
-        orthonormal basis, so an odd ``m`` leaves one product unused (see
-        ``result.num_matvecs``). ``m >= 4``: the leave-one-out estimates and
-        their error estimate need two test vectors. ``m // 2 <= n``.
+        Budget ``m >= 4`` (two test vectors), ``m // 2 <= n``; an odd budget
+        leaves one product unused.
     probe : str
-        Kind of test vectors. Default "sphere" (uniform on the sphere of
-        radius ``sqrt(n)``) with the paper's rescaling of the residual term
-        ("XTrace improved"), which helps most on flat spectra; other kinds use
-        the plain form.
+        Default "sphere", with the paper's rescaled residual ("XTrace
+        improved"); other kinds use the plain form.
     rng : int, numpy.random.Generator or None
     rtol, atol : float, optional
-        Adaptive stopping: add ``block_size`` test vectors at a time (``2
-        block_size`` products) until ``std_error <= max(atol, rtol *
-        |estimate|)`` or the ``num_matvecs`` cap.
+        Adaptive stopping, ``block_size`` test vectors (``2 block_size``
+        products) at a time, as in :func:`hutchinson`.
     block_size : int, optional
-        Test vectors per adaptive block (default 8).
+        Default 8.
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` is the exchangeable error estimate ``std(t_i)/sqrt(k)``
-        of the ``k`` leave-one-out estimates ``t_i``.
+        ``std_error``: the exchangeable estimate ``std(t_i) / sqrt(k)``.
 
     Raises
     ------
-    ValueError
-        ``num_matvecs < 4`` or ``num_matvecs // 2 > n``; non-square or
-        non-finite ``A``; unknown ``probe``; negative tolerances.
-    TypeError
-        Integer, half-precision or complex ``A``; mixed backends.
+    ValueError, TypeError
+        As :func:`hutchinson`, with the bounds on ``num_matvecs`` above.
 
     References
     ----------
-    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
-    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
-    (2024), Algorithm 1 and Section 2.
+    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM J. Matrix Anal.
+    Appl. 45 (2024), Algorithm 1.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
-    >>> A = (Q * 0.9 ** np.arange(300)) @ Q.T
-    >>> exact = np.trace(A)
-    >>> xt = randla.xtrace(A, num_matvecs=100, rng=1)
-    >>> hpp = randla.hutchpp(A, num_matvecs=100, rng=1)
-    >>> bool(abs(xt.estimate - exact) < abs(hpp.estimate - exact))
+    >>> A = randla.demo.matrix_with_spectrum(0.9 ** np.arange(300), rng=0)
+    >>> err = {f.__name__: abs(f(A, 100, rng=1).estimate - np.trace(A))
+    ...        for f in (randla.xtrace, randla.hutchpp)}
+    >>> bool(err["xtrace"] < err["hutchpp"])
     True
-    >>> ada = randla.xtrace(A, num_matvecs=300, rtol=1e-4, rng=1)
-    >>> ada.std_error <= 1e-4 * ada.estimate, ada.num_matvecs <= 300
-    (True, True)
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="xtrace", minimum=4,
@@ -385,58 +306,40 @@ def xtrace(
 
 def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
               rng: Any = None) -> TraceEstimate:
-    """XNysTrace: exchangeable Nyström trace estimator for PSD matrices.
+    """XNysTrace: exchangeable Nyström trace estimator for positive semidefinite ``A``.
 
-    Every one of the ``m`` products ``Y = A Omega`` is used once: the
-    leave-one-out Nyström approximation from the other ``m - 1`` test vectors
-    has an exact trace, and the held-out vector estimates the residual. The
-    robust eigh-based form (a tiny shift, ``eigh`` of ``Omega^T Y`` with a
-    pseudo-inverse instead of a Cholesky factor that can fail) is described in
-    ``randla.estimation._exchangeable.xnystrace_estimates``.
+    Every product ``Y = A Omega`` is used once: the leave-one-out Nyström
+    approximation from the other ``m - 1`` test vectors has an exact trace and
+    the held-out vector estimates the residual. The robust eigh-based form is
+    derived in ``randla.estimation._exchangeable.xnystrace_estimates``.
 
     Parameters
     ----------
     A : operator-like
-        Symmetric positive semidefinite matrix or operator (checked only
-        through the sign of ``omega^T A omega``).
+        Symmetric positive semidefinite (checked through ``omega^T A omega``).
     num_matvecs : int
-        Number of test vectors ``m``, ``2 <= m <= n`` (two are needed to leave
-        one out).
+        Test vectors ``m``, ``2 <= m <= n``.
     probe : str
-        Kind of test vectors (default "sphere", with the rescaled residual of
-        the paper; other kinds use the plain form).
+        Default "sphere" (rescaled residual); other kinds use the plain form.
     rng : int, numpy.random.Generator or None
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` is the exchangeable error estimate.
 
     Raises
     ------
-    ValueError
-        ``num_matvecs`` outside ``[2, n]``; ``A`` detectably not PSD;
-        non-square or non-finite ``A``; unknown ``probe``.
-    TypeError
-        Integer, half-precision or complex ``A``; mixed backends.
+    ValueError, TypeError
+        As :func:`hutchinson`; ``ValueError`` for ``A`` detectably not PSD.
 
     References
     ----------
-    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
-    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
-    (2024), Section 3 (XNysTrace). Y. Nakatsukasa, "Fast and stable randomized
-    low-rank matrix approximation" (2020) and J. A. Tropp, A. Yurtsever, M.
-    Udell, V. Cevher, "Fixed-rank approximation of a positive-semidefinite
-    matrix from streaming data", NeurIPS (2017) for the shifted Nyström form.
+    Epperly, Tropp, Webber, SIAM J. Matrix Anal. Appl. 45 (2024), Section 3.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
-    >>> A = (Q * np.arange(1, 301) ** -2.0) @ Q.T
-    >>> res = randla.xnystrace(A, num_matvecs=50, rng=1)
+    >>> A = randla.demo.matrix_with_spectrum(np.arange(1, 301) ** -2.0, rng=0)
+    >>> res = randla.xnystrace(A, 50, rng=1)
     >>> bool(abs(res.estimate - np.trace(A)) < 5e-3 * np.trace(A))
     True
     """
@@ -459,89 +362,55 @@ def trace(
     Parameters
     ----------
     A : operator-like
-        Square matrix or anything :func:`randla.as_operator` accepts.
     num_matvecs : int
         Budget of matrix-vector products.
     method : {"auto", "hutchinson", "hutchpp", "na_hutchpp", "xtrace", "xnystrace"}
-        ``"auto"`` (below) or one of the estimators of this module.
     probe : str, optional
-        Probe kind; default: the method's own (Rademacher for Hutchinson and
-        Hutch++, sphere for XTrace, XNysTrace and ``"auto"``).
+        Default: the method's own (Rademacher for Hutchinson and Hutch++, sphere
+        for XTrace, XNysTrace and "auto").
     rng : int, numpy.random.Generator or None
     rtol, atol, block_size : optional
-        Adaptive stopping, for ``"hutchinson"`` and ``"xtrace"`` only.
+        Adaptive stopping, for "hutchinson" and "xtrace" only.
 
     Returns
     -------
     TraceEstimate
-        For ``"auto"``, ``result.method`` is ``"auto:hutchinson"`` or
-        ``"auto:xtrace"``.
+        For "auto", ``method`` is ``"auto:hutchinson"`` or ``"auto:xtrace"``.
 
     Raises
     ------
     ValueError
-        Unknown ``method`` or ``probe``; tolerances with a method that does not
-        stop adaptively; the method's own errors.
-    TypeError
-        As the chosen method.
+        Unknown ``method``; tolerances for a method without adaptive stopping;
+        the method's own errors.
 
     Notes
     -----
-    **The "auto" rule.** Hutchinson's error is about ``sqrt(V/m)`` with ``V``
-    the per-probe variance; XTrace spends half its products on a rank
-    ``k = m/2`` approximation and estimates only the residual, so it wins
-    when that approximation captures a large part of ``A`` and loses up to
-    about ``sqrt(2)`` on a flat spectrum, where nothing is captured. "auto"
-    measures this on a pilot block without spending anything extra:
+    **The "auto" rule.** Hutchinson's error is about ``sqrt(V/m)``; XTrace
+    spends half its products on a rank ``k = m/2`` approximation, so it wins when
+    that captures much of ``A`` and loses up to ``sqrt(2)`` on a flat spectrum.
+    "auto" measures this on a pilot block without spending anything extra:
 
-    1. Draw ``b = max(3, m // 4)`` test vectors ``omega_i`` (sphere by
-       default) and compute ``Y = A Omega``.
-    2. Captured energy: the leave-one-out residuals ``||(I - P_{-i}) y_i||``
-       (``P_{-i}`` the projector onto the other columns of ``Y``) cost one QR
-       of ``Y``; given the other vectors, ``E ||(I - P_{-i}) A omega_i||^2 =
-       ||(I - P_{-i}) A||_F^2``, so ``c = 1 - sum_i ||(I - P_{-i}) y_i||^2 /
-       ||Y||_F^2`` estimates the fraction of ``||A||_F^2`` captured by a
-       randomized rank ``b - 1`` range finder.
-    3. Extrapolate linearly to XTrace's final rank: ``c_k = c (k - 1) / (b -
-       1)``. The randomized range of a flat rank-``r`` matrix captures
-       ``k / r`` of it, so the linear rule is exact there (the step
-       spectrum) and pessimistic for decaying spectra, whose captured
-       fraction grows faster than linearly.
-    4. If ``c_k > 1/2``, continue as XTrace, reusing the pilot as its first
-       ``b`` test vectors (``m`` products in total); otherwise continue as
-       Hutchinson, reusing the ``b`` quadratic forms ``omega_i^T y_i`` as
-       probes (``m`` products in total).
+    1. Draw ``b = max(3, m // 4)`` test vectors and compute ``Y = A Omega``.
+    2. The leave-one-out residuals ``||(I - P_{-i}) y_i||`` (one QR of ``Y``)
+       give ``c = 1 - sum_i ||(I - P_{-i}) y_i||^2 / ||Y||_F^2``, an estimate of
+       the fraction of ``||A||_F^2`` a rank ``b - 1`` range finder captures.
+    3. Extrapolate linearly to XTrace's rank: ``c_k = c (k - 1) / (b - 1)``
+       (exact for a flat rank-``r`` matrix, pessimistic for decaying spectra).
+    4. If ``c_k > 1/2`` continue as XTrace, else as Hutchinson, reusing the
+       pilot either way (``m`` products in total). Budgets below 12 use
+       Hutchinson.
 
-    Nothing is wasted on either branch, so "auto" matches Hutchinson on flat
-    spectra and XTrace on decaying ones. On the XTrace test suite (n = 1000,
-    m = 100, 500 seeds, ``benchmarks/trace_suite.py``) its mean error is
-    1.03 +- 0.05 times Hutchinson's on the flat spectrum and 0.97-1.03 times
-    XTrace's on the poly, slowexp, fastexp and step spectra. A wrong choice
-    near the threshold costs at most the gap between the two methods there,
-    which is small by construction. Budgets below 12 use Hutchinson.
-
-    References
-    ----------
-    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989); R. A. Meyer,
-    C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal stochastic trace
-    estimation", SOSA (2021); E. N. Epperly, J. A. Tropp, R. J. Webber,
-    "XTrace: making the most of every sample in stochastic trace estimation",
-    SIAM J. Matrix Anal. Appl. 45 (2024). The "auto" rule is randla's own.
+    On the XTrace test suite (n = 1000, m = 100, 500 seeds,
+    ``benchmarks/trace_suite.py``) its mean error is 1.03 +- 0.05 times
+    Hutchinson's on the flat spectrum and 0.97-1.03 times XTrace's on the poly,
+    slowexp, fastexp and step spectra.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import randla
-    >>> rng = np.random.default_rng(0)
-    >>> Q, _ = np.linalg.qr(rng.standard_normal((400, 400)))
-    >>> flat = (Q * np.linspace(1.0, 3.0, 400)) @ Q.T
-    >>> fast = (Q * 0.7 ** np.arange(400)) @ Q.T
-    >>> randla.trace(flat, 100, rng=1).method
-    'auto:hutchinson'
-    >>> randla.trace(fast, 100, rng=1).method
-    'auto:xtrace'
-    >>> randla.trace(fast, 30, method="hutchpp", rng=1).num_matvecs
-    30
+    >>> flat = randla.demo.matrix_with_spectrum(np.linspace(1.0, 3.0, 400), rng=0)
+    >>> fast = randla.demo.matrix_with_spectrum(0.7 ** np.arange(400), rng=0)
+    >>> randla.trace(flat, 100, rng=1).method, randla.trace(fast, 100, rng=1).method
+    ('auto:hutchinson', 'auto:xtrace')
     """
     if not isinstance(method, str) or method not in TRACE_METHODS:
         raise ValueError(f"method must be one of {TRACE_METHODS}, got {method!r}")
