@@ -25,7 +25,6 @@ Conventions
 
 Examples
 --------
->>> import numpy as np
 >>> from randla.backend import check_positive_int, namespace
 >>> namespace(A=np.ones(3)).__name__
 'array_api_compat.numpy'

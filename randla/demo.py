@@ -68,7 +68,6 @@ def matrix_with_spectrum(eigenvalues: np.ndarray, /, *, rng: Any = None) -> np.n
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.demo import matrix_with_spectrum
     >>> A = matrix_with_spectrum(np.array([3.0, 2.0, 1.0]), rng=0)
     >>> bool(np.isclose(np.trace(A), 6.0)), bool(np.allclose(A, A.T))
@@ -93,7 +92,6 @@ def mean_relative_error(A: Any, exact: float, method: str, num_matvecs: int, /, 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.demo import mean_relative_error
     >>> A = np.diag(np.arange(1.0, 11.0))
     >>> mean_relative_error(A, 55.0, "hutchinson", 4, reps=3, seed=0)  # Rademacher: exact

@@ -78,7 +78,6 @@ class LinearOperator:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import LinearOperator
     >>> op = LinearOperator((3, 2), lambda X: np.ones((3, 2)) @ X,
     ...                     rmatmat=lambda Y: np.ones((2, 3)) @ Y, dtype=np.float64, xp=np)
@@ -306,7 +305,6 @@ def as_operator(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import as_operator
     >>> op = as_operator(np.eye(3))
     >>> op.matmat(np.ones((3, 2))).shape
@@ -376,7 +374,6 @@ def dot_test(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import dot_test
     >>> lhs, rhs = dot_test(np.arange(6.0).reshape(2, 3), rng=0)
     >>> abs(lhs - rhs) < 1e-12 * abs(lhs)

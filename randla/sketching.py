@@ -264,7 +264,6 @@ def sketch(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import sketch
     >>> from randla.random import draw_probes
     >>> A = np.random.default_rng(0).standard_normal((50, 40))

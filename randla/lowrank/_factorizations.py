@@ -113,23 +113,16 @@ def rsvd(
 
     References
     ----------
-    N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with
-    randomness", SIAM Review 53(2) (2011), Algorithms 4.4 and 5.1, Section 10.
+    Halko, Martinsson, Tropp (2011), Algorithms 4.4 and 5.1.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from randla import rsvd
-    >>> rng = np.random.default_rng(0)
-    >>> U0, _ = np.linalg.qr(rng.standard_normal((300, 100)))
-    >>> V0, _ = np.linalg.qr(rng.standard_normal((200, 100)))
-    >>> sigma = 1.0 / np.arange(1, 101)
-    >>> A = (U0 * sigma) @ V0.T
-    >>> U, S, Vh = rsvd(A, 10, rng=0)
+    >>> sigma = 1.0 / np.arange(1, 201)
+    >>> A = randla.demo.matrix_with_spectrum(sigma, rng=0)
+    >>> U, S, Vh = randla.rsvd(A, 10, rng=0)
     >>> bool(np.allclose(S, sigma[:10], rtol=1e-3))
     True
-    >>> err = np.linalg.norm(A - (U * S) @ Vh, 2)
-    >>> bool(err < 1.05 * sigma[10])
+    >>> bool(np.linalg.norm(A - (U * S) @ Vh, 2) < 1.05 * sigma[10])
     True
     """
     op = as_lowrank_operator(A, method="rsvd", need_adjoint=True)
@@ -212,7 +205,6 @@ def nystrom(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import nystrom
     >>> rng = np.random.default_rng(0)
     >>> V, _ = np.linalg.qr(rng.standard_normal((200, 200)))
@@ -329,7 +321,6 @@ def rqr(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import rqr
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((100, 6)) @ rng.standard_normal((6, 80))

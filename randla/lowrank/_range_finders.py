@@ -114,7 +114,6 @@ def range_finder(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import range_finder
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((200, 8)) @ rng.standard_normal((8, 100))
@@ -182,7 +181,6 @@ class RangeFinderResult:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import adaptive_range_finder
     >>> A = np.random.default_rng(0).standard_normal((60, 8)) @ np.ones((8, 40))
     >>> res = adaptive_range_finder(A, 1e-8, block_size=4, rng=0)
@@ -283,7 +281,6 @@ def adaptive_range_finder(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import adaptive_range_finder
     >>> rng = np.random.default_rng(0)
     >>> U, _ = np.linalg.qr(rng.standard_normal((300, 60)))

@@ -102,7 +102,6 @@ def single_pass_svd(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla import as_operator, single_pass_svd
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((120, 5)) @ rng.standard_normal((5, 90))
