@@ -26,6 +26,7 @@ from .estimation import (
     xtrace,
 )
 from .lowrank import (
+    ConvergenceWarning,
     RangeFinderResult,
     adaptive_range_finder,
     nystrom,
@@ -48,6 +49,7 @@ from .sketching import sketch
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "DiagonalEstimate",
     "LinearOperator",
     "RangeFinderResult",

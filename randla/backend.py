@@ -63,6 +63,7 @@ __all__ = [
     "numpy_dtype",
     "real_dtype",
     "to_host",
+    "to_scalar",
 ]
 
 def is_array(x: Any) -> bool:
@@ -440,3 +441,19 @@ def nbytes(x: Any) -> int:
     """
     size = math.prod(x.shape)
     return int(size * np.dtype(numpy_dtype(array_namespace(x), x.dtype)).itemsize)
+
+
+def to_scalar(x: Any) -> float:
+    """Python ``float`` of a 0-d (or one-element) array, leaving autograd alone.
+
+    A torch tensor that requires grad is detached first, so reading a number
+    for a branch or a report neither warns nor cuts the caller's graph.
+
+    Examples
+    --------
+    >>> from randla.backend import to_scalar
+    >>> to_scalar(np.sum(np.ones(3)))
+    3.0
+    """
+    detach = getattr(x, "detach", None)
+    return float(detach() if detach is not None else x)

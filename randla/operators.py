@@ -229,10 +229,17 @@ def _scipy_operator(A: Any, symmetric: bool, check: bool) -> LinearOperator | No
             raise TypeError(f"A must have a float32/float64 dtype, got {A.dtype}")
         if check and not np.all(np.isfinite(A.data)):
             raise ValueError("A contains NaN or infinite values")
-        A = A.tocsr()
-        AH = A.conj().T.tocsr()
+        if A.format not in ("csr", "csc"):
+            A = A.tocsr()  # COO, DOK, ...: one conversion to a compressed format
+        AT = A.T  # a view in the other compressed format: A is never copied
+        if np.iscomplexobj(A.data):
+            def rmatmat(Y):  # A^H Y = conj(A^T conj(Y))
+                return np.conj(np.asarray(AT @ np.conj(Y)))
+        else:
+            def rmatmat(Y):
+                return np.asarray(AT @ Y)
         return LinearOperator(
-            A.shape, lambda X: np.asarray(A @ X), rmatmat=lambda Y: np.asarray(AH @ Y),
+            A.shape, lambda X: np.asarray(A @ X), rmatmat=rmatmat,
             dtype=xp.asarray(np.empty(0, A.dtype)).dtype, xp=xp, device="cpu",
             symmetric=symmetric,
         )

@@ -99,3 +99,24 @@ def test_linear_operator_accepts_a_library_module(torch):
     At = torch.from_numpy(A)
     top = LinearOperator((2, 3), lambda X: At @ X, dtype=torch.float64, xp=torch)
     np.testing.assert_array_equal(top.matmat(torch.eye(3, dtype=torch.float64)).numpy(), A)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_scipy_sparse_adjoint_without_a_transposed_copy(dtype):
+    """``A^H Y`` of a sparse matrix runs on a view of A: no copy of A is kept."""
+    import tracemalloc
+
+    import scipy.sparse as sp
+
+    A = sp.random(3000, 2000, density=0.01, format="csr", dtype=np.float64, random_state=0)
+    if dtype is np.complex128:
+        A = A + 1j * sp.random(3000, 2000, density=0.01, format="csr", random_state=1)
+    Y = np.random.default_rng(0).standard_normal((3000, 3))
+    as_operator(sp.eye(3, format="csr", dtype=dtype)).rmatmat(np.ones((3, 1)))  # imports
+    tracemalloc.start()
+    op = as_operator(A)
+    got = op.rmatmat(Y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    np.testing.assert_allclose(got, A.conj().T @ Y, rtol=1e-12)
+    assert peak < 0.25 * (A.data.nbytes + A.indices.nbytes)

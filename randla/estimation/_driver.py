@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, check_positive_int, check_square, device_of, is_array
+from ..backend import (
+    array_namespace,
+    check_float,
+    check_positive_int,
+    check_square,
+    device_of,
+    is_array,
+    to_scalar,
+)
 from ..operators import LinearOperator, as_operator
 from ..random import draw_probes, probe_kind, probe_kinds
 
@@ -59,6 +67,8 @@ def prepare(A: Any) -> tuple[LinearOperator, int]:
     # row i of A @ X (IEEE: nan * 0 = nan, inf * 0 = nan, inf - inf = nan), so
     # the first product detects it, and the estimators skip a full extra pass
     # over A, which costs ~10% of a 100-probe Hutchinson run on a dense matrix.
+    if is_array(A):
+        check_float(A, "A")  # real only: the message must not offer complex
     op = as_operator(A, check_finite=not is_array(A))
     n = check_square(op.shape, "A")
     xp = op.xp
@@ -218,7 +228,7 @@ def mean_and_std_error(xp: Any, samples: Any) -> tuple[Any, float]:
     if k < 2:
         return mean, math.nan
     var = xp.sum((samples - mean) ** 2) / (k - 1)
-    return mean, math.sqrt(max(float(var), 0.0) / k)
+    return mean, math.sqrt(max(to_scalar(var), 0.0) / k)
 
 
 # -- the result type -------------------------------------------------------------
@@ -279,7 +289,7 @@ def result(op: LinearOperator, start: int, method: str, value: Any,
            std_error: float) -> TraceEstimate:
     """A :class:`TraceEstimate` with the products used since ``start``."""
     used = op.num_matvecs + op.num_rmatvecs - start
-    estimate = float(value)
+    estimate = to_scalar(value)
     if not math.isfinite(estimate):
         raise ValueError(f"{method}: the estimate is not finite; check A")
     return TraceEstimate(estimate, float(std_error), int(used), method, value)
@@ -330,6 +340,6 @@ def run(op: LinearOperator, integrand: Any, probe: str, rng: Any, *, cap: int,
         Omega = draw(op, probe, b, rng)
         integrand.add(Omega, apply(op, Omega))
         stats = mean_and_std_error(xp, integrand.samples())
-        if adaptive and stats[1] <= max(tol_abs, tol_rel * abs(float(stats[0]))):
+        if adaptive and stats[1] <= max(tol_abs, tol_rel * abs(to_scalar(stats[0]))):
             break
     return stats if stats is not None else mean_and_std_error(xp, integrand.samples())

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import device_of
+from ..backend import device_of, to_scalar
 from ..operators import LinearOperator
 from ._driver import apply, eps
 
@@ -44,7 +44,7 @@ def regularized_inverse(xp: Any, R: Any) -> Any:
     """
     k = int(R.shape[0])
     dtype = R.dtype
-    scale = float(xp.max(xp.abs(R))) if k > 0 else 0.0
+    scale = to_scalar(xp.max(xp.abs(R))) if k > 0 else 0.0
     floor = k * eps(xp, dtype) * scale if scale > 0 else 1.0
     diag = xp.linalg.diagonal(R)
     up = xp.full_like(diag, floor)
@@ -230,13 +230,13 @@ def xnystrace_estimates(xp: Any, Omega: Any, Y: Any, improved: bool) -> Any:
     """
     n, k = int(Omega.shape[0]), int(Omega.shape[1])
     e = eps(xp, Y.dtype)
-    nu = e * float(xp.linalg.vector_norm(Y)) / n**0.5
+    nu = e * to_scalar(xp.linalg.vector_norm(Y)) / n**0.5
     Y_nu = Y + nu * Omega
     Q, R = xp.linalg.qr(Y_nu)
     H = Omega.T @ Y_nu
     H = 0.5 * (H + H.T)
     lam, V = xp.linalg.eigh(H)
-    floor = e * max(float(xp.max(lam)), 0.0)
+    floor = e * max(to_scalar(xp.max(lam)), 0.0)
     if floor == 0.0:  # A Omega = 0: the zero matrix (on the sketch)
         floor = 1.0
     lifted = xp.where(lam > floor, lam, xp.full_like(lam, floor))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import to_scalar
 from ..random import as_generator
 from ._driver import (
     QuadraticForms,
@@ -480,12 +481,12 @@ def _auto_body(op, n, m, probe, rng):
         return _hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
     Omega = draw(op, probe, pilot, rng)
     Y = apply(op, Omega)
-    energy = float(xp.sum(Y * Y))
+    energy = to_scalar(xp.sum(Y * Y))
     captured = 0.0
     if energy > 0:
         _, R = xp.linalg.qr(Y)
         left = loo_residual_norms(xp, R)
-        captured = max(0.0, 1.0 - float(xp.sum(left * left)) / energy)
+        captured = max(0.0, 1.0 - to_scalar(xp.sum(left * left)) / energy)
     predicted = min(1.0, captured * (k_final - 1) / (pilot - 1))
     if predicted > _AUTO_CAPTURE:  # continue as XTrace, the pilot its first vectors
         integrand, cap, method = XTraceSketch(op, improved=probe == "sphere"), k_final, "auto:xtrace"

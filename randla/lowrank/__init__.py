@@ -20,10 +20,11 @@ J. A. Tropp, "Finding structure with randomness", SIAM Review 53 (2011).
 from __future__ import annotations
 
 from ._factorizations import nystrom, rqr, rsvd
-from ._range_finders import RangeFinderResult, adaptive_range_finder, range_finder
+from ._range_finders import ConvergenceWarning, RangeFinderResult, adaptive_range_finder, range_finder
 from ._single_pass import single_pass_svd
 
 __all__ = [
+    "ConvergenceWarning",
     "RangeFinderResult",
     "adaptive_range_finder",
     "nystrom",

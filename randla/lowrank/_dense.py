@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, device_of, from_host, is_cupy, is_numpy, is_torch
+from ..backend import array_namespace, device_of, from_host, is_cupy, is_numpy, is_torch, to_scalar
 
 __all__: list[str] = []
 
@@ -66,11 +66,6 @@ def qr_factor(Y: Any, *, sign_fix: bool = True) -> tuple[Any, Any]:
 def orthonormalize(Y: Any) -> Any:
     """Orthonormal basis of ``range(Y)`` (Q of a reduced QR, diag(R) >= 0)."""
     return qr_factor(Y)[0]
-
-
-def has_native_lu(xp: Any) -> bool:
-    """Whether ``normalizer='lu'`` uses an LU factorization on this backend."""
-    return is_numpy(xp) or is_torch(xp) or is_cupy(xp)
 
 
 def _permute_rows_from_pivots(L: Any, piv: list[int], xp: Any) -> Any:
@@ -113,7 +108,8 @@ def lu_basis(Y: Any) -> Any:
     fraction of its cost. torch: ``torch.linalg.lu_factor_ex``; on CPU the pivots
     are host memory already, on CUDA the swaps are applied on the device.
     CuPy: ``cupyx.scipy.linalg.lu(permute_l=True)``. Other namespaces have no
-    LU: the Q of a QR (same span) is returned.
+    LU: :func:`_lu_basis_standard` computes the same ``P L`` in the array API,
+    so a seed gives the same basis (signs included) everywhere.
     """
     xp = array_namespace(Y)
     l = Y.shape[1]
@@ -142,7 +138,37 @@ def lu_basis(Y: Any) -> Any:
         import cupyx.scipy.linalg
 
         return cupyx.scipy.linalg.lu(Y, permute_l=True, check_finite=False)[0]
-    return orthonormalize(Y)
+    return _lu_basis_standard(Y)
+
+
+def _lu_basis_standard(Y: Any) -> Any:
+    """``P L`` of a partially pivoted LU of the tall ``m x l`` Y, in the array API.
+
+    Right-looking elimination with the pivot rule of LAPACK's getrf (largest
+    magnitude, first index on ties): ``l`` rank-one updates, one pivot index
+    read per column. The QR basis would span the same space, but the basis
+    differs from LU's by a triangular factor whose signs reach the final Q.
+    """
+    xp = array_namespace(Y)
+    m, l = int(Y.shape[0]), int(Y.shape[1])
+    dev = device_of(Y)
+    LU = xp.asarray(Y, copy=True)
+    perm = np.arange(m)
+    for k in range(l):
+        p = k + int(xp.argmax(xp.abs(LU[k:, k])))
+        if p != k:
+            row = xp.asarray(LU[k, :], copy=True)
+            LU[k, :] = LU[p, :]
+            LU[p, :] = row
+            perm[[k, p]] = perm[[p, k]]
+        pivot = LU[k, k]
+        if to_scalar(pivot) != 0.0 and k + 1 < m:
+            LU[k + 1:, k] = LU[k + 1:, k] / pivot
+            LU[k + 1:, k + 1:] = LU[k + 1:, k + 1:] - LU[k + 1:, k:k + 1] @ LU[k:k + 1, k + 1:]
+    L = xp.tril(LU, k=-1) + xp.eye(m, l, dtype=Y.dtype, device=dev)
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(m)
+    return xp.take(L, index_array(inverse, xp, dev), axis=0)
 
 
 def normalize(Y: Any, normalizer: str) -> Any:
@@ -186,7 +212,7 @@ def top_svd_tall(M: Any, rank: int) -> tuple[Any, Any, Any]:
     xp = array_namespace(M)
     if M.dtype == xp.float64:
         lam, V = xp.linalg.eigh(M.T @ M)  # ascending
-        top, kth = float(lam[-1]), float(lam[-rank])
+        top, kth = to_scalar(lam[-1]), to_scalar(lam[-rank])
         if kth > 0.0 and top <= GRAM_CONDITION_LIMIT * kth:
             lam = xp.flip(lam[-rank:], axis=0)
             V = xp.flip(V[:, -rank:], axis=1)
@@ -257,7 +283,7 @@ def cpqr_pivots(S: Any, k: int) -> list[int]:
         pivots.append(p)
         chosen = chosen | (index == p)
         col = residual[:, p]
-        nrm = float(xp.sqrt(xp.sum(col * col)))
+        nrm = to_scalar(xp.sqrt(xp.sum(col * col)))
         if nrm == 0.0:
             continue
         q = col / nrm

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import check_square, is_array
+from ..backend import check_square, is_array, to_scalar
 from ..operators import LinearOperator
 from ..random import as_generator
 from ._dense import (
@@ -232,7 +232,7 @@ def _nystrom(op: LinearOperator, rank: int, num_samples: int, probe: Any,
     omega = orthonormalize(draw(probe, n, num_samples, op, gen))
     Y = op.matmat(omega)
     check_sketch(Y)
-    shift = math.sqrt(n) * eps(xp, op.dtype) * float(xp.linalg.vector_norm(Y))
+    shift = math.sqrt(n) * eps(xp, op.dtype) * to_scalar(xp.linalg.vector_norm(Y))
     Y = Y + shift * omega
     core = omega.T @ Y
     core = 0.5 * (core + core.T)

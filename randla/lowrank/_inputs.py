@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, check_on, check_positive_int, is_array, namespace
+from ..backend import array_namespace, check_float, check_on, check_positive_int, is_array, namespace
 from ..operators import LinearOperator, as_operator
 from ..random import draw_probes, probe_kind
 
@@ -74,6 +74,7 @@ def as_lowrank_operator(A: Any, *, method: str, need_adjoint: bool) -> LinearOpe
     """
     if is_array(A):
         namespace(A=A)  # clear TypeError for unsupported array types
+        check_float(A, "A")  # real only: the message must not offer complex
     op = as_operator(A, check_finite=False)
     xp = op.xp
     if op.dtype not in (xp.float32, xp.float64):

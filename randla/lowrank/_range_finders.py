@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Any
 
-from ..backend import array_namespace, check_positive_int, is_array
+from ..backend import array_namespace, check_positive_int, is_array, to_scalar
 from ..operators import LinearOperator
 from ..random import as_generator
 from ._dense import normalize, orthonormalize
@@ -33,7 +34,7 @@ from ._inputs import (
     resolve_probe,
 )
 
-__all__ = ["RangeFinderResult", "adaptive_range_finder", "range_finder"]
+__all__ = ["ConvergenceWarning", "RangeFinderResult", "adaptive_range_finder", "range_finder"]
 
 
 def range_finder(
@@ -150,6 +151,24 @@ def _range_finder(op: LinearOperator, num_samples: int, power_iters: int,
 # -- adaptive ---------------------------------------------------------------------
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative method stopped at its cap before reaching its tolerance.
+
+    A :class:`UserWarning`, not a :class:`RuntimeWarning`: it reports a
+    result, not a numerical accident.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> A = np.random.default_rng(0).standard_normal((40, 30))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     res = randla.adaptive_range_finder(A, 1e-8, max_rank=5, rng=0)
+    >>> res.converged, caught[0].category is randla.ConvergenceWarning
+    (False, True)
+    """
+
+
 @dataclasses.dataclass(frozen=True)
 class RangeFinderResult:
     """Result of :func:`adaptive_range_finder`.
@@ -202,6 +221,14 @@ class RangeFinderResult:
 
     def __float__(self) -> float:
         return float(self.error_estimate)
+
+    def __repr__(self) -> str:  # Q by its shape and dtype, never its entries
+        return (
+            f"RangeFinderResult(Q=<{type(self.Q).__name__} of shape {tuple(self.Q.shape)}, "
+            f"{self.Q.dtype}>, error_estimate={self.error_estimate!r}, "
+            f"num_matvecs={self.num_matvecs}, converged={self.converged}, "
+            f"norm={self.norm!r}, failure_probability={self.failure_probability!r})"
+        )
 
 
 def adaptive_range_finder(
@@ -263,6 +290,12 @@ def adaptive_range_finder(
         ``Q``, ``error_estimate``, ``num_matvecs``, ``converged``, ``norm``,
         ``failure_probability``.
 
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_rank`` stops the basis before ``tol`` is met
+        (``result.converged`` is then False).
+
     Raises
     ------
     ValueError
@@ -316,7 +349,7 @@ def adaptive_range_finder(
 def _frobenius_squared(A: Any) -> float:
     if is_array(A):
         xp = array_namespace(A)
-        return float(xp.linalg.vector_norm(A)) ** 2  # all entries, no copy of A
+        return to_scalar(xp.linalg.vector_norm(A)) ** 2  # all entries, no copy of A
     try:
         import scipy.sparse as sp
     except ImportError:  # pragma: no cover
@@ -362,7 +395,7 @@ def _adaptive(op: LinearOperator, tol: float, block_size: int, max_rank: int,
         R = _project_out(Y, Q)
         if fro_sq is None:
             # HMT Lemma 4.1 with alpha = 10, r = block_size
-            estimate = factor * float(xp.max(xp.sqrt(xp.sum(R * R, axis=0))))
+            estimate = factor * to_scalar(xp.max(xp.sqrt(xp.sum(R * R, axis=0))))
             if estimate <= tol:
                 converged = True
                 break
@@ -382,13 +415,18 @@ def _adaptive(op: LinearOperator, tol: float, block_size: int, max_rank: int,
         rank += take
         if fro_sq is not None:
             Bi = op.rmatmat(Qi)  # rows of B = Q^T A for this block, transposed
-            remaining_sq -= float(xp.sum(Bi * Bi))
+            remaining_sq -= to_scalar(xp.sum(Bi * Bi))
             estimate = math.sqrt(max(remaining_sq, 0.0))
             if estimate <= tol:
                 converged = True
                 break
             if rank >= max_rank:
                 break
+    if not converged:
+        warnings.warn(
+            f"adaptive_range_finder reached max_rank={max_rank} with error estimate "
+            f"{estimate:.3g} > tol={tol:.3g}; raise max_rank or tol (result.converged "
+            "is False)", ConvergenceWarning, stacklevel=3)
     if Q is None:  # converged before any block: the zero basis
         Q = xp.zeros((m, 0), dtype=op.dtype, device=op.device)
     return RangeFinderResult(

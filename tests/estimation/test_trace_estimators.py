@@ -403,3 +403,20 @@ def test_budget_is_positional_or_keyword(func):
     A, _ = _psd(40, lambda i: 0.8**i)
     positional, keyword = func(A, 12, rng=3), func(A, num_matvecs=12, rng=3)
     assert np.array_equal(np.asarray(positional.estimate), np.asarray(keyword.estimate))
+
+
+def test_integer_input_says_what_is_accepted():
+    for func in (hutchinson, xtrace, randla.xdiag):
+        with pytest.raises(TypeError, match="A must have dtype float32 or float64, got int64") as err:
+            func(np.eye(6, dtype=np.int64), 4)
+        assert "complex" not in str(err.value)
+
+
+def test_tensor_requiring_grad_gives_no_torch_warning(torch):
+    import warnings
+
+    A = torch.tensor(_psd(20, lambda i: 0.8**i)[0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for func in (*ESTIMATORS.values(), trace, randla.diagonal_hutchinson, randla.xdiag):
+            func(A, 8, rng=0)
