@@ -1,10 +1,17 @@
 """randla: randomized linear algebra on any array-API array.
 
-Trace and diagonal estimators, randomized range finders and low-rank
-factorizations, probe and sketch generators, and shift-probe estimators,
-written once against the Python array API standard so NumPy, CuPy and torch
-arrays all work. Applications (XConv, wave-equation imaging, compression,
-DIAS) live in :mod:`randla.apps`, imported lazily.
+Written once against the Python array API standard, so NumPy, CuPy and torch
+arrays all work. Every public name is re-exported here from its home:
+
+* :mod:`randla.estimation` -- stochastic trace and diagonal estimation;
+* :mod:`randla.lowrank` -- range finders, rSVD, Nyström, rQR, single pass;
+* :mod:`randla.random` -- probe kinds (one registry) and ``rng`` handling;
+* :mod:`randla.operators`, :mod:`randla.sketching`, :mod:`randla.shift`;
+* :mod:`randla.backend` -- the array-API checks the applications use too.
+
+The applications (XConv, wave-equation imaging and FWI) live in
+:mod:`randla.apps`, imported lazily. Docstring examples assume ``import numpy
+as np`` and ``import randla``.
 """
 
 from __future__ import annotations
