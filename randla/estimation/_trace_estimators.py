@@ -30,6 +30,7 @@ from ._driver import (
     TraceEstimate,
     apply,
     check_block_size,
+    check_confidence,
     check_estimator_args,
     check_tolerances,
     counter,
@@ -39,7 +40,12 @@ from ._driver import (
     run,
     transpose_apply,
 )
-from ._exchangeable import XTraceSketch, loo_residual_norms, xnystrace_estimates
+from ._exchangeable import (
+    XTraceSketch,
+    exchangeable_std_error,
+    loo_residual_norms,
+    xnystrace_estimates,
+)
 
 __all__ = [
     "TRACE_METHODS",
@@ -68,6 +74,7 @@ _DEFAULT_PROBE = {
 def hutchinson(
     A: Any, /, num_matvecs: int, *, probe: str = "rademacher", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
+    confidence: float = 0.95,
 ) -> TraceEstimate:
     """Hutchinson's trace estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
 
@@ -87,15 +94,21 @@ def hutchinson(
         Source of the probes (see :func:`randla.random.as_generator`).
     rtol, atol : float, optional
         Adaptive stopping: draw ``block_size`` probes at a time and stop as soon
-        as ``std_error <= max(atol, rtol * |estimate|)`` or the cap is reached.
+        as the error bound at ``confidence`` is ``<= max(atol, rtol *
+        |estimate|)`` or the cap is reached.
     block_size : int, optional
         Probes per adaptive block (default 10; the first block has at least 2).
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95):
+        stop as soon as the interval's half-width ``q std_error`` (``q`` the
+        Student-t quantile) is ``<= max(atol, rtol * |estimate|)``. See
+        ``docs/error_estimates.rst``.
 
     Returns
     -------
     TraceEstimate
         ``std_error`` is the sample standard deviation of the quadratic forms
-        over ``sqrt(m)``.
+        over ``sqrt(m)``; ``interval`` uses ``m - 1`` degrees of freedom.
 
     Raises
     ------
@@ -126,28 +139,35 @@ def hutchinson(
     (100, 'hutchinson')
     >>> abs(float(res) - 400.0) < 4 * res.std_error
     True
+    >>> lo, hi = res.interval                               # 95% by default
+    >>> bool(lo < 400.0 < hi), res.confidence
+    (True, 0.95)
     >>> ada = randla.hutchinson(A, num_matvecs=1000, rtol=1e-2, rng=1)
-    >>> ada.std_error <= 1e-2 * abs(ada.estimate), ada.num_matvecs < 1000
+    >>> lo, hi = ada.interval
+    >>> bool(hi - lo <= 2e-2 * ada.estimate), ada.num_matvecs < 1000
     (True, True)
     """
     op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="hutchinson",
                                            minimum=1, why="one probe")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 10)
-    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    confidence = check_confidence(confidence)
+    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size,
+                            confidence)
 
 
-def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, method="hutchinson"):
+def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, confidence,
+                     method="hutchinson"):
     start = counter(op)
-    mean, se = run(op, QuadraticForms(op), probe, rng, cap=m, rtol=rtol, atol=atol,
-                   block_size=block_size)
-    return result(op, start, method, mean, se)
+    mean, se, dof = run(op, QuadraticForms(op), probe, rng, cap=m, rtol=rtol, atol=atol,
+                        block_size=block_size, confidence=confidence)
+    return result(op, start, method, mean, se, dof, confidence)
 
 
 # -- Hutch++ and NA-Hutch++ ----------------------------------------------------
 
 
-def _hutchpp_body(op, m, probe, rng):
+def _hutchpp_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     k = m // 3
@@ -159,11 +179,11 @@ def _hutchpp_body(op, m, probe, rng):
     low_rank = xp.sum(Q * AV[:, :k])
     samples = xp.sum(G * AV[:, k:], axis=0)
     mean, se = mean_and_std_error(xp, samples)
-    return result(op, start, "hutchpp", low_rank + mean, se)
+    return result(op, start, "hutchpp", low_rank + mean, se, m - 2 * k - 1, confidence)
 
 
 def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
-            rng: Any = None) -> TraceEstimate:
+            rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
     """Hutch++: exact trace of a randomized low-rank part plus Hutchinson on the rest.
 
     With ``k = num_matvecs // 3``: ``Q = orth(A S)`` for ``k`` probes ``S``,
@@ -181,12 +201,19 @@ def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
         Kind of both the sketch and the Hutchinson probes (default Rademacher,
         as in the paper); any of :data:`randla.random.PROBE_KINDS`.
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` covers the Hutchinson part on the residual (``nan`` when
-        ``g = 1``, i.e. ``num_matvecs = 3``).
+        ``std_error`` is the sample standard error of the ``g`` Hutchinson
+        terms on the residual (``nan`` when ``g = 1``, i.e. ``num_matvecs =
+        3``). It is the whole error: given the sketch ``Q`` the estimator is
+        unbiased and the terms are i.i.d., so ``E[std_error^2] = Var`` and the
+        interval is a Student-t interval with ``g - 1`` degrees of freedom
+        (its coverage is exact for Gaussian terms and close to it otherwise,
+        see ``docs/error_estimates.rst``).
 
     Raises
     ------
@@ -216,10 +243,10 @@ def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="hutchpp", minimum=3,
         why="a sketch vector, its product and a probe", vectors_per_matvec=3)
-    return _hutchpp_body(op, m, probe, as_generator(rng))
+    return _hutchpp_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
-def _na_hutchpp_body(op, m, probe, rng):
+def _na_hutchpp_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     k_range = max(1, m // 6)
@@ -237,11 +264,11 @@ def _na_hutchpp_body(op, m, probe, rng):
     correction = xp.sum(((G.T @ Z) @ core_pinv) * (G.T @ W), axis=1)
     samples = xp.sum(G * AG, axis=0) - correction
     mean, se = mean_and_std_error(xp, samples)
-    return result(op, start, "na_hutchpp", low_rank + mean, se)
+    return result(op, start, "na_hutchpp", low_rank + mean, se, g - 1, confidence)
 
 
 def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
-               rng: Any = None) -> TraceEstimate:
+               rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
     """NA-Hutch++: the non-adaptive (single-pass) variant of Hutch++.
 
     All probes are drawn up front, so the products can be computed in one
@@ -263,11 +290,17 @@ def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
     probe : str
         Probe kind for the three sketches (default Rademacher).
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` covers the Hutchinson part (``nan`` for one probe).
+        ``std_error``: sample standard error of the ``g`` correction terms
+        ``g_j^T (A - A_hat) g_j``, i.i.d. given the sketches, whose mean is
+        unbiased for ``tr(A - A_hat)``: the whole error, as for Hutch++
+        (Student-t interval with ``g - 1`` degrees of freedom; ``nan`` for
+        one probe).
 
     Raises
     ------
@@ -296,7 +329,7 @@ def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="na_hutchpp", minimum=3, why="one vector per sketch",
         vectors_per_matvec=3)
-    return _na_hutchpp_body(op, m, probe, as_generator(rng))
+    return _na_hutchpp_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
 # -- XTrace and XNysTrace ------------------------------------------------------
@@ -305,6 +338,7 @@ def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
 def xtrace(
     A: Any, /, num_matvecs: int, *, probe: str = "sphere", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
+    confidence: float = 0.95,
 ) -> TraceEstimate:
     """XTrace: the exchangeable (leave-one-out) low-rank + residual estimator.
 
@@ -333,16 +367,30 @@ def xtrace(
     rng : int, numpy.random.Generator or None
     rtol, atol : float, optional
         Adaptive stopping: add ``block_size`` test vectors at a time (``2
-        block_size`` products) until ``std_error <= max(atol, rtol *
-        |estimate|)`` or the ``num_matvecs`` cap.
+        block_size`` products) until the error bound at ``confidence`` is
+        ``<= max(atol, rtol * |estimate|)`` or the ``num_matvecs`` cap.
     block_size : int, optional
         Test vectors per adaptive block (default 8).
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95):
+        stop as soon as the interval's half-width ``q std_error`` (``q`` the
+        Student-t quantile) is ``<= max(atol, rtol * |estimate|)``. See
+        ``docs/error_estimates.rst``.
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` is the exchangeable error estimate ``std(t_i)/sqrt(k)``
-        of the ``k`` leave-one-out estimates ``t_i``.
+        ``std_error`` is the calibrated exchangeable error estimate of
+        :func:`randla.estimation._exchangeable.exchangeable_std_error`:
+        ``sqrt(s^2 / k + max(0, c))`` with ``s^2`` the sample variance of the
+        ``k`` leave-one-out estimates ``t_i`` (Epperly, Tropp, Webber 2024,
+        Section 2.3, whose estimate is ``s / sqrt(k)``) and ``c`` an unbiased
+        estimate of ``Cov(t_i, t_j)`` from the leave-two-out estimates,
+        ``mean_{i != j} (t_i - t_ij)(t_j - t_ji)``. ``s / sqrt(k)`` alone
+        misses that covariance, which makes it optimistic on decaying spectra
+        (95% intervals covered 55-90% of the time on the XTrace test suite;
+        with the correction 90-99%, ``benchmarks/trace_calibration.py``).
+        ``interval`` uses ``k - 1`` degrees of freedom.
 
     Raises
     ------
@@ -371,7 +419,8 @@ def xtrace(
     >>> bool(abs(xt.estimate - exact) < abs(hpp.estimate - exact))
     True
     >>> ada = randla.xtrace(A, num_matvecs=300, rtol=1e-4, rng=1)
-    >>> ada.std_error <= 1e-4 * ada.estimate, ada.num_matvecs <= 300
+    >>> lo, hi = ada.interval
+    >>> bool(hi - lo <= 2e-4 * ada.estimate), ada.num_matvecs <= 300
     (True, True)
     """
     op, _, m, probe = check_estimator_args(
@@ -380,11 +429,12 @@ def xtrace(
         note=" (n test vectors already give the exact trace)")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 8)
-    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    confidence = check_confidence(confidence)
+    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size, confidence)
 
 
 def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
-              rng: Any = None) -> TraceEstimate:
+              rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
     """XNysTrace: exchangeable Nyström trace estimator for PSD matrices.
 
     Every one of the ``m`` products ``Y = A Omega`` is used once: the
@@ -406,11 +456,16 @@ def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
         Kind of test vectors (default "sphere", with the rescaled residual of
         the paper; other kinds use the plain form).
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` is the exchangeable error estimate.
+        ``std_error`` is the calibrated exchangeable error estimate (as for
+        :func:`xtrace`, with the leave-two-out Nyström estimates: removing
+        test vectors ``i`` and ``j`` subtracts a rank-two Schur complement
+        term); ``interval`` uses ``m - 1`` degrees of freedom.
 
     Raises
     ------
@@ -443,7 +498,7 @@ def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="xnystrace", minimum=2,
         why="one test vector left out of two", vectors_per_matvec=1)
-    return _xnystrace_body(op, m, probe, as_generator(rng))
+    return _xnystrace_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
 # -- trace(): dispatch by name, and method="auto" ----------------------------------
@@ -452,7 +507,7 @@ def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
 def trace(
     A: Any, /, num_matvecs: int, *, method: str = "auto", probe: str | None = None,
     rng: Any = None, rtol: float | None = None, atol: float | None = None,
-    block_size: int | None = None,
+    block_size: int | None = None, confidence: float = 0.95,
 ) -> TraceEstimate:
     """Estimate ``tr(A)`` with ``num_matvecs`` products; ``method="auto"`` chooses.
 
@@ -470,6 +525,10 @@ def trace(
     rng : int, numpy.random.Generator or None
     rtol, atol, block_size : optional
         Adaptive stopping, for ``"hutchinson"`` and ``"xtrace"`` only.
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95);
+        every method, ``"auto"`` included, reports the calibrated error
+        estimate of the estimator it ran (``docs/error_estimates.rst``).
 
     Returns
     -------
@@ -550,7 +609,8 @@ def trace(
     adaptive_args = {"rtol": rtol, "atol": atol, "block_size": block_size}
     if method in ("hutchinson", "xtrace"):
         func = hutchinson if method == "hutchinson" else xtrace
-        return func(A, num_matvecs=num_matvecs, probe=probe, rng=rng, **adaptive_args)
+        return func(A, num_matvecs=num_matvecs, probe=probe, rng=rng, confidence=confidence,
+                    **adaptive_args)
     given = [k for k, v in adaptive_args.items() if v is not None]
     if given:
         raise ValueError(
@@ -560,23 +620,24 @@ def trace(
     if method == "auto":
         op, n, m, probe = check_estimator_args(A, num_matvecs, probe, method="auto",
                                                minimum=1, why="one probe")
-        return _auto_body(op, n, m, probe, as_generator(rng))
+        return _auto_body(op, n, m, probe, as_generator(rng), check_confidence(confidence))
     funcs = {"hutchpp": hutchpp, "na_hutchpp": na_hutchpp, "xnystrace": xnystrace}
-    return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng)
+    return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng,
+                         confidence=confidence)
 
 
 # -- bodies of XTrace, XNysTrace and "auto" (validated input) -------------------
 
 
-def _xtrace_body(op, m, probe, rng, rtol, atol, block_size):
+def _xtrace_body(op, m, probe, rng, rtol, atol, block_size, confidence):
     start = counter(op)
     sketch = XTraceSketch(op, improved=probe == "sphere")
-    mean, se = run(op, sketch, probe, rng, cap=m // 2, rtol=rtol, atol=atol,
-                   block_size=block_size)
-    return result(op, start, "xtrace", mean, se)
+    mean, se, dof = run(op, sketch, probe, rng, cap=m // 2, rtol=rtol, atol=atol,
+                        block_size=block_size, confidence=confidence)
+    return result(op, start, "xtrace", mean, se, dof, confidence)
 
 
-def _xnystrace_body(op, m, probe, rng):
+def _xnystrace_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     Omega = draw(op, probe, m, rng)
@@ -590,9 +651,11 @@ def _xnystrace_body(op, m, probe, rng):
             "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
             "(use xtrace for indefinite or nonsymmetric matrices)"
         )
-    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
-    mean, se = mean_and_std_error(xp, estimates)
-    return result(op, start, "xnystrace", mean, se)
+    single, pairs = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere",
+                                        leave_two_out=True)
+    mean = xp.mean(single)
+    se = exchangeable_std_error(xp, single, pairs)
+    return result(op, start, "xnystrace", mean, se, m - 1, confidence)
 
 
 #: below this budget "auto" is plain Hutchinson (no room for a pilot block)
@@ -601,14 +664,15 @@ _AUTO_MIN_MATVECS = 12
 _AUTO_CAPTURE = 0.5
 
 
-def _auto_body(op, n, m, probe, rng):
+def _auto_body(op, n, m, probe, rng, confidence):
     """Pilot block, captured energy, then XTrace or Hutchinson (see :func:`trace`)."""
     xp = op.xp
     start = counter(op)
     k_final = min(m // 2, n)
     pilot = min(max(3, m // 4), k_final)
     if m < _AUTO_MIN_MATVECS or pilot < 3:
-        return _hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
+        return _hutchinson_body(op, m, probe, rng, None, None, 1, confidence,
+                                "auto:hutchinson")
     Omega = draw(op, probe, pilot, rng)
     Y = apply(op, Omega)
     energy = float(xp.sum(Y * Y))
@@ -623,5 +687,5 @@ def _auto_body(op, n, m, probe, rng):
     else:  # continue as Hutchinson, the pilot its first probes
         integrand, cap, method = QuadraticForms(op), m, "auto:hutchinson"
     integrand.add(Omega, Y)
-    mean, se = run(op, integrand, probe, rng, cap=cap)
-    return result(op, start, method, mean, se)
+    mean, se, dof = run(op, integrand, probe, rng, cap=cap, confidence=confidence)
+    return result(op, start, method, mean, se, dof, confidence)
