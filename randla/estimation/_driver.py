@@ -272,7 +272,8 @@ class TraceEstimate:
         The trace estimate (``float(result)`` returns it).
     std_error : float
         Estimated standard deviation of ``estimate``; ``nan`` when fewer than
-        two independent samples exist. Per method:
+        two independent samples exist. Per method (the one place with the
+        derivations is ``docs/error_estimates.rst``):
 
         * ``hutchinson``: sample standard deviation of the ``m`` quadratic forms
           ``z_j^T A z_j`` over ``sqrt(m)`` (for orthonormal or SRFT probes,
@@ -280,13 +281,12 @@ class TraceEstimate:
         * ``hutchpp``, ``na_hutchpp``: the same for the Hutchinson part on the
           residual; given the sketch the estimator is unbiased, so this
           conditional error is the whole error (``E[std_error^2] = Var``);
-        * ``xtrace``, ``xnystrace``: the exchangeable error estimate
-          ``std(t_1..t_k) / sqrt(k)`` of the ``k`` leave-one-out estimates
-          (Epperly, Tropp, Webber 2024, Section 2.3). It is a heuristic, not a
-          proven bound, and tends to be optimistic: on the XTrace test suite
-          its RMS is 0.7-1.0 times the true RMS error for XTrace and 0.3-0.9
-          times for XNysTrace (the low end on fast-decaying spectra, where
-          the error itself is tiny);
+        * ``xtrace``, ``xnystrace``: the calibrated exchangeable estimate
+          ``sqrt(s^2 / k + max(0, c))``: ``s / sqrt(k)`` is the spread of the
+          ``k`` leave-one-out estimates (Epperly, Tropp, Webber 2024, Section
+          2.3), ``c`` an unbiased estimate of their covariance from the
+          leave-two-out estimates, which ``s / sqrt(k)`` misses (it is
+          optimistic on decaying spectra without it);
         * ``auto``: that of the branch it took.
     num_matvecs : int
         Matrix-vector products actually used (products with ``A^T`` included).
@@ -310,7 +310,8 @@ class TraceEstimate:
     ----------
     M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989) (the sample
     standard error); E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM
-    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate).
+    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate,
+    corrected here by its covariance term).
 
     Examples
     --------
@@ -319,6 +320,8 @@ class TraceEstimate:
     >>> res = randla.hutchinson(np.eye(50), num_matvecs=10, rng=0)
     >>> float(res), res.std_error, res.num_matvecs, res.method
     (50.0, 0.0, 10, 'hutchinson')
+    >>> res.interval, res.confidence, res.dof
+    ((50.0, 50.0), 0.95, 9.0)
     """
 
     estimate: float

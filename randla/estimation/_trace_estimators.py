@@ -15,7 +15,7 @@ Which one to use (``m`` = ``num_matvecs``):
   decaying spectrum (Meyer, Musco, Musco, Woodruff 2021).
 * :func:`xtrace` -- the exchangeable "leave one out" refinement: every product
   serves both the low-rank part and the residual estimate; best on decaying
-  spectra, with a reliable error estimate (Epperly, Tropp, Webber 2024).
+  spectra (Epperly, Tropp, Webber 2024).
 * :func:`xnystrace` -- for positive semidefinite ``A``: Nyström instead of a
   projection, every product used once; the most accurate for PSD input.
 """
