@@ -170,14 +170,16 @@ class XTraceSketch:
 
         ``std_error`` is the calibrated :func:`exchangeable_std_error`.
         """
-        single = self.samples()
+        S = loo_directions(self.xp, self.R)  # shared by both (one k x k inverse)
+        single = self.estimates(self.improved, S)
         k = int(single.shape[0])
         if k < 2:
             return self.xp.mean(single), float("nan"), 0
         mean = self.xp.mean(single)
-        return mean, exchangeable_std_error(self.xp, single, xtrace_leave_two_out(self)), k - 1
+        pairs = xtrace_leave_two_out(self, S)
+        return mean, exchangeable_std_error(self.xp, single, pairs), k - 1
 
-    def estimates(self, improved: bool) -> Any:
+    def estimates(self, improved: bool, S: Any = None) -> Any:
         """The ``k`` leave-one-out estimates (their mean is the XTrace estimate).
 
         With ``P_i = Q Q^T - Q s_i s_i^T Q^T`` (the projector onto the range of
@@ -199,7 +201,7 @@ class XTraceSketch:
         H = Q.T @ Z
         W = Q.T @ Omega
         T = Z.T @ Omega
-        S = loo_directions(xp, R)
+        S = loo_directions(xp, R) if S is None else S
         HS = H @ S
         HW = H @ W
         c = _diag_prod(xp, S, W)
@@ -314,7 +316,7 @@ def _pair_solve(G: Any, C: Any) -> tuple[Any, Any, Any]:
     return (c1 - G * c2) / det, (c2 - G * c1) / det, det
 
 
-def xtrace_leave_two_out(sketch: XTraceSketch) -> Any:
+def xtrace_leave_two_out(sketch: XTraceSketch, S: Any = None) -> Any:
     """The ``k`` XTrace estimates with one test vector left out entirely.
 
     Entry ``j`` is the XTrace estimate from the ``k - 1`` test vectors other
@@ -340,7 +342,7 @@ def xtrace_leave_two_out(sketch: XTraceSketch) -> Any:
     H = Q.T @ Z
     W = Q.T @ Omega
     T = Z.T @ Omega
-    S = loo_directions(xp, R)
+    S = loo_directions(xp, R) if S is None else S
     HW = H @ W
     a = _diag_prod(xp, W, HW) - _diag_prod(xp, T, W)
     E = (T - H.T @ W) + (R - HW)

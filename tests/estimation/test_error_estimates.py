@@ -142,3 +142,81 @@ def test_confidence_validated(bad, err):
             func(A, 8, confidence=bad)
     with pytest.raises(err, match="confidence"):
         trace(A, 8, confidence=bad)
+
+
+# -- the leave-two-out algebra against brute force --------------------------------
+
+
+def _nonsymmetric(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (Q * 0.8 ** np.arange(n)) @ Q.T + 0.05 * rng.standard_normal((n, n))
+
+
+@pytest.mark.parametrize("improved", [False, True])
+def test_xtrace_leave_two_out_matches_refit(improved):
+    # t_ij (probe i, columns i and j out of the basis) equals the leave-one-out
+    # estimate i of XTrace refitted on the test vectors without j.
+    from randla.estimation._exchangeable import XTraceSketch, xtrace_leave_two_out
+
+    A = _nonsymmetric()
+    n, k = A.shape[0], 7
+    Omega = np.random.default_rng(1).standard_normal((n, k))
+    if improved:
+        Omega *= math.sqrt(n) / np.linalg.norm(Omega, axis=0)
+    sketch = XTraceSketch(randla.as_operator(A), improved=improved)
+    sketch.add(Omega[:, :3], A @ Omega[:, :3])  # two blocks: the downdated QR too
+    sketch.add(Omega[:, 3:], A @ Omega[:, 3:])
+    pairs = xtrace_leave_two_out(sketch)
+    for j in range(k):
+        keep = [i for i in range(k) if i != j]
+        refit = XTraceSketch(randla.as_operator(A), improved=improved)
+        refit.add(Omega[:, keep], A @ Omega[:, keep])
+        np.testing.assert_allclose(pairs[keep, j], refit.samples(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("improved", [False, True])
+def test_xnystrace_leave_two_out_matches_refit(improved):
+    from randla.estimation._exchangeable import xnystrace_estimates
+
+    A, _ = _matrix(SPECTRA["slowexp"])
+    n, k = A.shape[0], 7
+    Omega = np.random.default_rng(1).standard_normal((n, k))
+    if improved:
+        Omega *= math.sqrt(n) / np.linalg.norm(Omega, axis=0)
+    single, pairs = xnystrace_estimates(np, Omega, A @ Omega, improved, leave_two_out=True)
+    np.testing.assert_array_equal(single, xnystrace_estimates(np, Omega, A @ Omega, improved))
+    for j in range(k):
+        keep = [i for i in range(k) if i != j]
+        refit = xnystrace_estimates(np, Omega[:, keep], A @ Omega[:, keep], improved)
+        # the stabilising shift nu depends on the sketch: agreement to ~1e-13
+        np.testing.assert_allclose(pairs[keep, j], refit, rtol=1e-10, atol=1e-12)
+
+
+def test_xdiag_covariance_matches_refit():
+    from randla.estimation._diagonal_estimators import _xdiag_covariance
+    from randla.estimation._exchangeable import loo_directions
+
+    A = _nonsymmetric()
+    n, k = A.shape[0], 6
+    Omega = np.random.default_rng(2).choice([-1.0, 1.0], (n, k))
+
+    def per_vector(Om):
+        Q, R = np.linalg.qr(A @ Om)
+        Z = A.T @ Q
+        S = loo_directions(np, R)
+        QS, ZS = Q @ S, Z @ S
+        low_rank = np.sum(Q * Z, axis=1)
+        t = low_rank[:, None] - QS * ZS + Om * QS * np.sum(S * R, axis=0)[None, :]
+        return t, (R, S, QS, ZS, low_rank)
+
+    single, (R, S, QS, ZS, low_rank) = per_vector(Omega)
+    refits = {j: per_vector(np.delete(Omega, j, axis=1))[0] for j in range(k)}
+
+    def t_pair(i, j):  # probe i, j left out
+        return refits[j][:, i - (i > j)]
+
+    ref = sum((single[:, i] - t_pair(i, j)) * (single[:, j] - t_pair(j, i))
+              for i in range(k) for j in range(k) if i != j) / (k * (k - 1))
+    got = _xdiag_covariance(np, Omega, R, S, QS, ZS, low_rank, single)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))
