@@ -174,6 +174,8 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", default="123",
                         help="which tables to run: any of 1 (trace coverage), 2 (diagonal), "
                              "3 (adaptive); default all")
+    parser.add_argument("--spectra", default=",".join(SPECTRA),
+                        help="comma-separated subset of " + ", ".join(SPECTRA))
     args = parser.parse_args(argv)
     n = 200 if args.quick else 1000
     seeds = 20 if args.quick else args.seeds
@@ -187,6 +189,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     mats = {}
     for j, name in enumerate(SPECTRA):
+        if name not in args.spectra.split(","):
+            continue
         lam = spectrum(name, n)
         mats[name] = (matrix_with_spectrum(lam, rng=j), float(lam.sum()))
     print(f"Calibration on the XTrace suite: n = {n}")
