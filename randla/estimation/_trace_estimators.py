@@ -35,6 +35,7 @@ from ._driver import (
     check_tolerances,
     counter,
     draw,
+    eps,
     mean_and_std_error,
     result,
     run,
@@ -179,6 +180,7 @@ def _hutchpp_body(op, m, probe, rng, confidence):
     low_rank = xp.sum(Q * AV[:, :k])
     samples = xp.sum(G * AV[:, k:], axis=0)
     mean, se = mean_and_std_error(xp, samples)
+    se = _with_rounding(se, eps(xp, samples.dtype) * (abs(float(low_rank)) + abs(float(mean))))
     return result(op, start, "hutchpp", low_rank + mean, se, m - 2 * k - 1, confidence)
 
 
@@ -264,6 +266,7 @@ def _na_hutchpp_body(op, m, probe, rng, confidence):
     correction = xp.sum(((G.T @ Z) @ core_pinv) * (G.T @ W), axis=1)
     samples = xp.sum(G * AG, axis=0) - correction
     mean, se = mean_and_std_error(xp, samples)
+    se = _with_rounding(se, eps(xp, samples.dtype) * (abs(float(low_rank)) + abs(float(mean))))
     return result(op, start, "na_hutchpp", low_rank + mean, se, g - 1, confidence)
 
 
@@ -637,6 +640,17 @@ def _xtrace_body(op, m, probe, rng, rtol, atol, block_size, confidence):
     return result(op, start, "xtrace", mean, se, dof, confidence)
 
 
+def _with_rounding(se: float, size: float) -> float:
+    """``std_error`` with a rounding floor: ``sqrt(se^2 + (2 size)^2)``.
+
+    ``size`` is the rounding scale of the computed estimate (``eps`` times the
+    magnitude of its parts): when the statistical error reaches machine
+    precision (fast decay, a sketch that captures ``A``) the interval keeps
+    covering the floating-point error.
+    """
+    return (se * se + 4.0 * size * size) ** 0.5 if se == se else se
+
+
 def _xnystrace_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
@@ -655,6 +669,10 @@ def _xnystrace_body(op, m, probe, rng, confidence):
                                         leave_two_out=True)
     mean = xp.mean(single)
     se = exchangeable_std_error(xp, single, pairs)
+    # the stabilising shift nu = eps ||Y||_F / sqrt(n) perturbs the estimate by
+    # up to nu n (xnystrace_estimates): a rounding floor of that size
+    n = int(Omega.shape[0])
+    se = _with_rounding(se, eps(xp, Y.dtype) * float(xp.linalg.vector_norm(Y)) * n**0.5)
     return result(op, start, "xnystrace", mean, se, m - 1, confidence)
 
 
