@@ -393,7 +393,8 @@ def xtrace(
         misses that covariance, which makes it optimistic on decaying spectra
         (95% intervals covered 55-90% of the time on the XTrace test suite;
         with the correction 90-99%, ``benchmarks/trace_calibration.py``).
-        ``interval`` uses ``k - 1`` degrees of freedom.
+        ``interval`` uses Welch-Satterthwaite effective degrees of freedom
+        (at most ``k - 1``; fewer when a few test vectors dominate).
 
     Raises
     ------
@@ -468,7 +469,8 @@ def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
         ``std_error`` is the calibrated exchangeable error estimate (as for
         :func:`xtrace`, with the leave-two-out Nyström estimates: removing
         test vectors ``i`` and ``j`` subtracts a rank-two Schur complement
-        term); ``interval`` uses ``m - 1`` degrees of freedom.
+        term); ``interval`` uses the effective degrees of freedom ``dof``
+        described there (at most ``m - 1``).
 
     Raises
     ------
@@ -668,12 +670,12 @@ def _xnystrace_body(op, m, probe, rng, confidence):
     single, pairs = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere",
                                         leave_two_out=True)
     mean = xp.mean(single)
-    se = exchangeable_std_error(xp, single, pairs)
+    se, dof = exchangeable_std_error(xp, single, pairs)
     # the stabilising shift nu = eps ||Y||_F / sqrt(n) perturbs the estimate by
     # up to nu n (xnystrace_estimates): a rounding floor of that size
     n = int(Omega.shape[0])
     se = _with_rounding(se, eps(xp, Y.dtype) * float(xp.linalg.vector_norm(Y)) * n**0.5)
-    return result(op, start, "xnystrace", mean, se, m - 1, confidence)
+    return result(op, start, "xnystrace", mean, se, dof, confidence)
 
 
 #: below this budget "auto" is plain Hutchinson (no room for a pilot block)
