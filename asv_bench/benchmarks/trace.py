@@ -6,6 +6,10 @@
   ``A = Q diag(lambda) Q^T``) for m = 20..300 products, over a fixed number
   of seeded repetitions. ``benchmarks/trace_suite.py`` prints the same table
   with the m = 100 targets.
+* ``TraceCoverage.track_coverage``: empirical coverage of the 95% interval
+  (``result.interval``) of every estimator at m = 50 on the same matrices,
+  over a fixed number of seeds (``benchmarks/trace_calibration.py`` prints
+  the full table with binomial standard errors and the adaptive stop).
 * ``HutchinsonVsImate``: 100-probe Hutchinson on a 5000 x 5000 SPD matrix,
   randla and imate side by side, one BLAS thread; ``TraceInverseVsImate``:
   the same for ``tr(A^{-1})`` (smaller n: imate refactorises A per probe).
@@ -57,6 +61,37 @@ class TraceSuite:
                                    seed=1000)
 
     track_mean_relative_error.unit = "relative error"
+
+
+class TraceCoverage:
+    """P(tr(A) in result.interval) at confidence 0.95, m = 50 (issue 12)."""
+
+    params = (SPECTRA, METHODS)
+    param_names = ["spectrum", "method"]
+    unit = "coverage"
+    timeout = 600
+
+    def setup_cache(self):
+        n = size(1000, 100)
+        mats = {}
+        for j, name in enumerate(SPECTRA):
+            lam = spectrum(name, n)
+            mats[name] = (matrix_with_spectrum(lam, rng=j), float(lam.sum()))
+        return mats
+
+    def setup(self, mats, spectrum, method):
+        one_thread()
+
+    def track_coverage(self, mats, spectrum, method):
+        A, exact = mats[spectrum]
+        seeds = size(100, 4)
+        hits = 0
+        for r in range(seeds):
+            lo, hi = randla.trace(A, size(50, 20), method=method, rng=1000 + r).interval
+            hits += lo <= exact <= hi
+        return hits / seeds
+
+    track_coverage.unit = "coverage"
 
 
 def _spd(n):

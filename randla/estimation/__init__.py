@@ -16,7 +16,7 @@ Which trace estimator to use (``m`` = ``num_matvecs``):
   plus Hutchinson on the rest; ``O(1/m)`` error for PSD matrices with a
   decaying spectrum (Meyer, Musco, Musco, Woodruff, SOSA 2021);
 * :func:`xtrace` -- every product serves both the low-rank part and the
-  residual; best on decaying spectra, with an error estimate;
+  residual; best on decaying spectra;
 * :func:`xnystrace` -- positive semidefinite ``A``: the most accurate there;
 * :func:`trace` -- dispatch by name, ``method="auto"`` chooses between
   Hutchinson and XTrace from the first block of products.
@@ -25,7 +25,10 @@ Diagonals: :func:`diagonal_hutchinson` (Bekas, Kokiopoulou, Saad 2007) and
 :func:`xdiag`. The reference behind the exchangeable estimators (XTrace,
 XNysTrace, XDiag): E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making
 the most of every sample in stochastic trace estimation", SIAM J. Matrix
-Anal. Appl. 45 (2024). All names are re-exported by :mod:`randla`.
+Anal. Appl. 45 (2024). Every result carries a calibrated ``std_error`` and a
+confidence ``interval`` (``confidence=``, default 0.95), and the adaptive
+estimators stop on that interval; the semantics are documented once, in
+``docs/error_estimates.rst``. All names are re-exported by :mod:`randla`.
 """
 
 from __future__ import annotations

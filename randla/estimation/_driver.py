@@ -37,14 +37,17 @@ __all__ = [
     "apply",
     "check_block_size",
     "check_budget",
+    "check_confidence",
     "check_estimator_args",
     "check_probe",
     "check_tolerances",
     "counter",
     "draw",
     "eps",
+    "interval",
     "mean_and_std_error",
     "prepare",
+    "quantile",
     "result",
     "run",
     "transpose_apply",
@@ -133,6 +136,42 @@ def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
         out.append(value)
     return out[0], out[1]
 
+
+
+def check_confidence(confidence: Any) -> float:
+    """``confidence`` as a float in ``(0, 1)`` or a clear error naming it."""
+    if not isinstance(confidence, numbers.Real) or isinstance(confidence, bool):
+        raise TypeError(f"confidence must be a float in (0, 1), got "
+                        f"{type(confidence).__name__}")
+    value = float(confidence)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"confidence must be in (0, 1) (e.g. 0.95), got {value}")
+    return value
+
+
+def quantile(confidence: float, dof: float) -> float:
+    """Two-sided Student-t multiplier: ``P(|T_dof| <= q) = confidence``.
+
+    ``dof = inf`` gives the normal quantile; ``dof < 1`` (fewer than two
+    samples) gives ``nan``. scipy's ``stdtrit`` (the t inverse CDF).
+    """
+    from scipy.special import ndtri, stdtrit
+
+    p = 0.5 * (1.0 + confidence)
+    if math.isinf(dof):
+        return float(ndtri(p))
+    if not dof >= 1:
+        return math.nan
+    return float(stdtrit(dof, p))
+
+
+def interval(estimate: float, std_error: float, confidence: float,
+             dof: float) -> tuple[float, float]:
+    """``estimate -+ quantile(confidence, dof) std_error`` (``nan`` if unknown)."""
+    half = quantile(confidence, dof) * std_error
+    if not math.isfinite(half):
+        return (math.nan, math.nan)
+    return (estimate - half, estimate + half)
 
 
 def check_block_size(block_size: Any, default: int) -> int:
@@ -230,7 +269,6 @@ def mean_and_std_error(xp: Any, samples: Any) -> tuple[Any, float]:
     var = xp.sum((samples - mean) ** 2) / (k - 1)
     return mean, math.sqrt(max(to_scalar(var), 0.0) / k)
 
-
 # -- the result type -------------------------------------------------------------
 
 
@@ -244,7 +282,8 @@ class TraceEstimate:
         The trace estimate (``float(result)`` returns it).
     std_error : float
         Estimated standard deviation of ``estimate``; ``nan`` when fewer than
-        two independent samples exist. Per method:
+        two independent samples exist. Per method (the one place with the
+        derivations is ``docs/error_estimates.rst``):
 
         * ``hutchinson``: sample standard deviation of the ``m`` quadratic forms
           ``z_j^T A z_j`` over ``sqrt(m)`` (for orthonormal or SRFT probes,
@@ -252,13 +291,12 @@ class TraceEstimate:
         * ``hutchpp``, ``na_hutchpp``: the same for the Hutchinson part on the
           residual; given the sketch the estimator is unbiased, so this
           conditional error is the whole error (``E[std_error^2] = Var``);
-        * ``xtrace``, ``xnystrace``: the exchangeable error estimate
-          ``std(t_1..t_k) / sqrt(k)`` of the ``k`` leave-one-out estimates
-          (Epperly, Tropp, Webber 2024, Section 2.3). It is a heuristic, not a
-          proven bound, and tends to be optimistic: on the XTrace test suite
-          its RMS is 0.7-1.0 times the true RMS error for XTrace and 0.3-0.9
-          times for XNysTrace (the low end on fast-decaying spectra, where
-          the error itself is tiny);
+        * ``xtrace``, ``xnystrace``: the calibrated exchangeable estimate
+          ``sqrt(s^2 / k + max(0, c))``: ``s / sqrt(k)`` is the spread of the
+          ``k`` leave-one-out estimates (Epperly, Tropp, Webber 2024, Section
+          2.3), ``c`` an unbiased estimate of their covariance from the
+          leave-two-out estimates, which ``s / sqrt(k)`` misses (it is
+          optimistic on decaying spectra without it);
         * ``auto``: that of the branch it took.
     num_matvecs : int
         Matrix-vector products actually used (products with ``A^T`` included).
@@ -267,12 +305,33 @@ class TraceEstimate:
         ``method="auto"``.
     value : array
         The estimate as a 0-d array of ``A``'s namespace and device.
+    confidence : float
+        Level of ``interval`` (the ``confidence=`` argument, default 0.95).
+    interval : tuple of float
+        ``(lower, upper) = estimate -+ q std_error`` with ``q`` the two-sided
+        Student-t quantile at ``confidence`` with ``dof`` degrees of freedom;
+        ``(nan, nan)`` when ``std_error`` is ``nan``. See
+        ``docs/error_estimates.rst`` for what the coverage means.
+    dof : float
+        Degrees of freedom of the quantile (number of independent samples
+        behind ``std_error`` minus one).
+
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989) (the sample
+    standard error); E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM
+    J. Matrix Anal. Appl. 45 (2024), Section 2.3 (the exchangeable estimate,
+    corrected here by its covariance term).
 
     Examples
     --------
-    >>> res = randla.hutchinson(np.eye(50), 10, rng=0)
+    >>> import numpy as np
+    >>> import randla
+    >>> res = randla.hutchinson(np.eye(50), num_matvecs=10, rng=0)
     >>> float(res), res.std_error, res.num_matvecs, res.method
     (50.0, 0.0, 10, 'hutchinson')
+    >>> res.interval, res.confidence, res.dof
+    ((50.0, 50.0), 0.95, 9.0)
     """
 
     estimate: float
@@ -280,19 +339,24 @@ class TraceEstimate:
     num_matvecs: int
     method: str
     value: Any = dataclasses.field(repr=False, compare=False)
+    confidence: float = 0.95
+    interval: tuple[float, float] = (math.nan, math.nan)
+    dof: float = math.nan
 
     def __float__(self) -> float:
         return self.estimate
 
 
 def result(op: LinearOperator, start: int, method: str, value: Any,
-           std_error: float) -> TraceEstimate:
+           std_error: float, dof: float, confidence: float) -> TraceEstimate:
     """A :class:`TraceEstimate` with the products used since ``start``."""
     used = op.num_matvecs + op.num_rmatvecs - start
     estimate = to_scalar(value)
     if not math.isfinite(estimate):
         raise ValueError(f"{method}: the estimate is not finite; check A")
-    return TraceEstimate(estimate, float(std_error), int(used), method, value)
+    se = to_scalar(std_error)
+    return TraceEstimate(estimate, se, int(used), method, value, confidence,
+                         interval(estimate, se, confidence, dof), float(dof))
 
 
 def counter(op: LinearOperator) -> int:
@@ -318,19 +382,25 @@ class QuadraticForms:
     def samples(self) -> Any:
         return self.parts[0] if len(self.parts) == 1 else self.xp.concat(self.parts)
 
+    def stats(self) -> tuple[Any, float, int]:
+        """``(mean, std_error, dof)`` of the quadratic forms (``dof = m - 1``)."""
+        mean, se = mean_and_std_error(self.xp, self.samples())
+        return mean, se, self.num_vectors - 1
+
 
 def run(op: LinearOperator, integrand: Any, probe: str, rng: Any, *, cap: int,
         rtol: float | None = None, atol: float | None = None,
-        block_size: int = 1) -> tuple[Any, float]:
+        block_size: int = 1, confidence: float = 0.95) -> tuple[Any, float, int]:
     """Draw probe blocks, apply ``A``, feed ``integrand`` until ``cap`` vectors.
 
     Without a tolerance one block fills the integrand up to ``cap`` test
     vectors. With ``rtol`` or ``atol`` blocks of ``block_size`` (the first of
-    at least two) are added until ``std_error <= max(atol, rtol |estimate|)``.
-    ``integrand.add(Omega, A @ Omega)`` accumulates; ``integrand.samples()``
-    gives the per-vector estimates, whose mean and standard error are returned.
+    at least two) are added until the half-width of the interval at
+    ``confidence``, ``quantile(confidence, dof) std_error``, is
+    ``<= max(atol, rtol |estimate|)``. ``integrand.add(Omega, A @ Omega)``
+    accumulates; ``integrand.stats()`` gives ``(estimate, std_error, dof)``,
+    which is returned.
     """
-    xp = op.xp
     adaptive = rtol is not None or atol is not None
     tol_abs, tol_rel = atol or 0.0, rtol or 0.0
     stats = None
@@ -339,7 +409,10 @@ def run(op: LinearOperator, integrand: Any, probe: str, rng: Any, *, cap: int,
         b = cap - k if not adaptive else min(block_size if k else max(2, block_size), cap - k)
         Omega = draw(op, probe, b, rng)
         integrand.add(Omega, apply(op, Omega))
-        stats = mean_and_std_error(xp, integrand.samples())
-        if adaptive and stats[1] <= max(tol_abs, tol_rel * abs(to_scalar(stats[0]))):
+        if not adaptive and integrand.num_vectors < cap:
+            continue
+        stats = integrand.stats()
+        half = quantile(confidence, stats[2]) * stats[1]
+        if adaptive and half <= max(tol_abs, tol_rel * abs(to_scalar(stats[0]))):
             break
-    return stats if stats is not None else mean_and_std_error(xp, integrand.samples())
+    return stats if stats is not None else integrand.stats()

@@ -1,7 +1,23 @@
-"""The trace estimators: Hutchinson, Hutch++, NA-Hutch++, XTrace, XNysTrace and ``trace``.
+"""Stochastic trace estimators: Hutchinson, Hutch++, NA-Hutch++, XTrace, XNysTrace.
 
-Which one to use is summarised in :mod:`randla.estimation`; each is a
-validation, then a small body on the driver of ``_driver``.
+Every estimator works matrix-free through :func:`randla.as_operator` (only
+products ``A @ X`` with blocks of probe vectors are used), counts its budget in
+matrix-vector products ``num_matvecs``, and returns a :class:`TraceEstimate`.
+:func:`trace` dispatches by name and offers ``method="auto"``, which chooses
+between Hutchinson and XTrace from the first block of products.
+
+Which one to use (``m`` = ``num_matvecs``):
+
+* :func:`hutchinson` -- error ``~ ||A - tr(A)/n I||_F / sqrt(m)``; best when the
+  spectrum is flat (no low-rank structure to exploit).
+* :func:`hutchpp`, :func:`na_hutchpp` -- a rank ``~m/3`` approximation taken
+  exactly plus Hutchinson on the rest; ``O(1/m)`` error for PSD matrices with
+  decaying spectrum (Meyer, Musco, Musco, Woodruff 2021).
+* :func:`xtrace` -- the exchangeable "leave one out" refinement: every product
+  serves both the low-rank part and the residual estimate; best on decaying
+  spectra (Epperly, Tropp, Webber 2024).
+* :func:`xnystrace` -- for positive semidefinite ``A``: Nyström instead of a
+  projection, every product used once; the most accurate for PSD input.
 """
 
 from __future__ import annotations
@@ -15,16 +31,23 @@ from ._driver import (
     TraceEstimate,
     apply,
     check_block_size,
+    check_confidence,
     check_estimator_args,
     check_tolerances,
     counter,
     draw,
+    eps,
     mean_and_std_error,
     result,
     run,
     transpose_apply,
 )
-from ._exchangeable import XTraceSketch, loo_residual_norms, xnystrace_estimates
+from ._exchangeable import (
+    XTraceSketch,
+    exchangeable_std_error,
+    loo_residual_norms,
+    xnystrace_estimates,
+)
 
 __all__ = [
     "TRACE_METHODS",
@@ -53,29 +76,41 @@ _DEFAULT_PROBE = {
 def hutchinson(
     A: Any, /, num_matvecs: int, *, probe: str = "rademacher", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
+    confidence: float = 0.95,
 ) -> TraceEstimate:
-    """Hutchinson's estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
+    """Hutchinson's trace estimator ``tr(A) ~ (1/m) sum_j z_j^T A z_j``.
 
     Parameters
     ----------
     A : operator-like
         A square matrix or anything :func:`randla.as_operator` accepts.
     num_matvecs : int
-        Number of probes ``m >= 1``; with ``rtol``/``atol`` the cap.
+        Number of probes ``m`` (products with ``A``), ``>= 1``; with ``rtol``
+        or ``atol`` the cap of the adaptive loop.
     probe : str
-        An unbiased kind of :func:`randla.random.probe_kinds`. Rademacher
-        (default) has the smallest variance among i.i.d. real probes,
-        ``2 (||A||_F^2 - sum_i A_ii^2) / m`` for symmetric ``A``.
+        Any kind of :data:`randla.random.PROBE_KINDS`. Rademacher (default)
+        has the smallest variance among i.i.d. real probes,
+        ``Var = 2 (||A||_F^2 - sum_i A_ii^2) / m`` for symmetric ``A``;
+        Gaussian ``2 ||A||_F^2 / m``; sphere ``~ 2 ||A - tr(A)/n I||_F^2 / m``.
     rng : int, numpy.random.Generator or None
+        Source of the probes (see :func:`randla.random.as_generator`).
     rtol, atol : float, optional
-        Adaptive stopping: blocks of ``block_size`` probes until
-        ``std_error <= max(atol, rtol |estimate|)`` or the cap.
+        Adaptive stopping: draw ``block_size`` probes at a time and stop as soon
+        as the error bound at ``confidence`` is ``<= max(atol, rtol *
+        |estimate|)`` or the cap is reached.
     block_size : int, optional
-        Probes per adaptive block (default 10; the first has at least 2).
+        Probes per adaptive block (default 10; the first block has at least 2).
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95):
+        stop as soon as the interval's half-width ``q std_error`` (``q`` the
+        Student-t quantile) is ``<= max(atol, rtol * |estimate|)``. See
+        ``docs/error_estimates.rst``.
 
     Returns
     -------
     TraceEstimate
+        ``std_error`` is the sample standard deviation of the quadratic forms
+        over ``sqrt(m)``; ``interval`` uses ``m - 1`` degrees of freedom.
 
     Raises
     ------
@@ -83,40 +118,58 @@ def hutchinson(
         Non-square or non-finite ``A``; ``num_matvecs < 1``; unknown ``probe``;
         negative tolerances.
     TypeError
-        ``A`` not real float32/float64; mixed backends; non-integer ``num_matvecs``.
+        Integer, half-precision or complex ``A``; a callable returning arrays of
+        another backend; non-integer ``num_matvecs``.
 
     References
     ----------
     M. F. Hutchinson, "A stochastic estimator of the trace of the influence
-    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18 (1989).
+    matrix for Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18
+    (1989). H. Avron, S. Toledo, "Randomized algorithms for estimating the
+    trace of an implicit symmetric positive semi-definite matrix", J. ACM 58
+    (2011).
 
     Examples
     --------
-    >>> A = randla.demo.matrix_with_spectrum(np.linspace(1.0, 3.0, 200), rng=0)
-    >>> res = randla.hutchinson(A, 100, rng=1)
-    >>> res.method, bool(abs(res.estimate - 400.0) < 4 * res.std_error)
-    ('hutchinson', True)
-    >>> randla.hutchinson(A, 1000, rtol=1e-2, rng=1).num_matvecs < 1000
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((200, 200)))
+    >>> A = (Q * np.linspace(1.0, 3.0, 200)) @ Q.T          # trace 400
+    >>> res = randla.hutchinson(A, num_matvecs=100, rng=1)
+    >>> res.num_matvecs, res.method
+    (100, 'hutchinson')
+    >>> abs(float(res) - 400.0) < 4 * res.std_error
     True
+    >>> lo, hi = res.interval                               # 95% by default
+    >>> bool(lo < 400.0 < hi), res.confidence
+    (True, 0.95)
+    >>> ada = randla.hutchinson(A, num_matvecs=1000, rtol=1e-2, rng=1)
+    >>> lo, hi = ada.interval
+    >>> bool(hi - lo <= 2e-2 * ada.estimate), ada.num_matvecs < 1000
+    (True, True)
     """
     op, _, m, probe = check_estimator_args(A, num_matvecs, probe, method="hutchinson",
                                            minimum=1, why="one probe")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 10)
-    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    confidence = check_confidence(confidence)
+    return _hutchinson_body(op, m, probe, as_generator(rng), rtol, atol, block_size,
+                            confidence)
 
 
-def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, method="hutchinson"):
+def _hutchinson_body(op, m, probe, rng, rtol, atol, block_size, confidence,
+                     method="hutchinson"):
     start = counter(op)
-    mean, se = run(op, QuadraticForms(op), probe, rng, cap=m, rtol=rtol, atol=atol,
-                   block_size=block_size)
-    return result(op, start, method, mean, se)
+    mean, se, dof = run(op, QuadraticForms(op), probe, rng, cap=m, rtol=rtol, atol=atol,
+                        block_size=block_size, confidence=confidence)
+    return result(op, start, method, mean, se, dof, confidence)
 
 
 # -- Hutch++ and NA-Hutch++ ----------------------------------------------------
 
 
-def _hutchpp_body(op, m, probe, rng):
+def _hutchpp_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     k = m // 3
@@ -128,35 +181,50 @@ def _hutchpp_body(op, m, probe, rng):
     low_rank = xp.sum(Q * AV[:, :k])
     samples = xp.sum(G * AV[:, k:], axis=0)
     mean, se = mean_and_std_error(xp, samples)
-    return result(op, start, "hutchpp", low_rank + mean, se)
+    se = _with_rounding(se, eps(xp, samples.dtype) * (abs(to_scalar(low_rank)) + abs(to_scalar(mean))))
+    return result(op, start, "hutchpp", low_rank + mean, se, m - 2 * k - 1, confidence)
 
 
 def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
-            rng: Any = None) -> TraceEstimate:
+            rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
     """Hutch++: exact trace of a randomized low-rank part plus Hutchinson on the rest.
 
-    With ``k = num_matvecs // 3``: ``Q = orth(A S)`` for ``k`` probes ``S``, then
-    ``tr(Q^T A Q)`` plus Hutchinson with ``g = num_matvecs - 2k`` probes on
-    ``(I - QQ^T) A (I - QQ^T)``. Unbiased; relative error ``O(1/m)`` for PSD ``A``.
+    With ``k = num_matvecs // 3``: ``Q = orth(A S)`` for ``k`` probes ``S``,
+    ``tr(A) ~ tr(Q^T A Q) + (1/g) tr(G^T (I - QQ^T) A (I - QQ^T) G)`` with
+    ``g = num_matvecs - 2k`` probes ``G``; exactly ``num_matvecs`` products.
+    Unbiased for any square ``A``; relative error ``O(1/m)`` for PSD ``A``.
 
     Parameters
     ----------
     A : operator-like
+        Square matrix or operator.
     num_matvecs : int
-        Budget ``3 <= m``, ``m // 3 <= n``.
+        Budget ``m >= 3`` (one sketch vector, its product, one probe).
     probe : str
-        Kind of the sketch and of the probes (default Rademacher).
+        Kind of both the sketch and the Hutchinson probes (default Rademacher,
+        as in the paper); any of :data:`randla.random.PROBE_KINDS`.
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
-        ``std_error`` of the Hutchinson part (``nan`` for ``m = 3``).
+        ``std_error`` is the sample standard error of the ``g`` Hutchinson
+        terms on the residual (``nan`` when ``g = 1``, i.e. ``num_matvecs =
+        3``). It is the whole error: given the sketch ``Q`` the estimator is
+        unbiased and the terms are i.i.d., so ``E[std_error^2] = Var`` and the
+        interval is a Student-t interval with ``g - 1`` degrees of freedom
+        (its coverage is exact for Gaussian terms and close to it otherwise,
+        see ``docs/error_estimates.rst``).
 
     Raises
     ------
-    ValueError, TypeError
-        As :func:`hutchinson`, with the bounds on ``num_matvecs`` above.
+    ValueError
+        ``num_matvecs < 3`` or ``num_matvecs // 3 > n``; non-square or
+        non-finite ``A``; unknown ``probe``.
+    TypeError
+        Integer, half-precision or complex ``A``; mixed backends.
 
     References
     ----------
@@ -165,18 +233,23 @@ def hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
 
     Examples
     --------
-    >>> A = randla.demo.matrix_with_spectrum(0.7 ** np.arange(300), rng=0)
-    >>> res = randla.hutchpp(A, 60, rng=1)
-    >>> res.num_matvecs, bool(abs(res.estimate - np.trace(A)) < 1e-3 * np.trace(A))
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    >>> A = (Q * 0.7 ** np.arange(300)) @ Q.T
+    >>> exact = np.trace(A)
+    >>> res = randla.hutchpp(A, num_matvecs=60, rng=1)
+    >>> res.num_matvecs, bool(abs(res.estimate - exact) < 1e-3 * exact)
     (60, True)
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="hutchpp", minimum=3,
         why="a sketch vector, its product and a probe", vectors_per_matvec=3)
-    return _hutchpp_body(op, m, probe, as_generator(rng))
+    return _hutchpp_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
-def _na_hutchpp_body(op, m, probe, rng):
+def _na_hutchpp_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     k_range = max(1, m // 6)
@@ -194,52 +267,73 @@ def _na_hutchpp_body(op, m, probe, rng):
     correction = xp.sum(((G.T @ Z) @ core_pinv) * (G.T @ W), axis=1)
     samples = xp.sum(G * AG, axis=0) - correction
     mean, se = mean_and_std_error(xp, samples)
-    return result(op, start, "na_hutchpp", low_rank + mean, se)
+    se = _with_rounding(se, eps(xp, samples.dtype) * (abs(to_scalar(low_rank)) + abs(to_scalar(mean))))
+    return result(op, start, "na_hutchpp", low_rank + mean, se, g - 1, confidence)
 
 
 def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
-               rng: Any = None) -> TraceEstimate:
-    """NA-Hutch++: the non-adaptive, single-pass variant of Hutch++.
+               rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
+    """NA-Hutch++: the non-adaptive (single-pass) variant of Hutch++.
 
-    All probes are drawn up front: ``Z = A R`` (``m/6`` vectors), ``W = A^T S``
-    (``m/3``), ``A G`` (the rest); with ``A_hat = Z (S^T Z)^+ W^T``,
-    ``tr(A) ~ tr(A_hat) + (1/g) [tr(G^T A G) - tr(G^T A_hat G)]``.
+    All probes are drawn up front, so the products can be computed in one
+    parallel pass: ``Z = A R`` (``m/6`` vectors), ``W = A^T S`` (``m/3``),
+    ``A G`` (the rest). With the two-sided low-rank approximation
+    ``A_hat = Z (S^T Z)^+ W^T``,
+    ``tr(A) ~ tr(A_hat) + (1/g) [tr(G^T A G) - tr(G^T A_hat G)]``
+    (constants ``c1 = 1/6``, ``c2 = 1/3``, ``c3 = 1/2`` of the paper).
 
     Parameters
     ----------
     A : operator-like
-        Products with ``A^T`` are needed: arrays give them; for callables pass
-        ``rmatmat=`` or ``symmetric=True`` to :func:`randla.as_operator`.
+        Square matrix or operator. Products with ``A^T`` are needed: arrays
+        provide them; for callables pass ``rmatmat=`` or ``symmetric=True`` to
+        :func:`randla.as_operator`.
     num_matvecs : int
-        Budget ``3 <= m``, ``m // 3 <= n``, products with ``A^T`` included.
+        Budget ``m >= 3`` (one vector for each of the three sketches),
+        products with ``A^T`` included.
     probe : str
-        Kind of the three sketches (default Rademacher).
+        Probe kind for the three sketches (default Rademacher).
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
+        ``std_error``: sample standard error of the ``g`` correction terms
+        ``g_j^T (A - A_hat) g_j``, i.i.d. given the sketches, whose mean is
+        unbiased for ``tr(A - A_hat)``: the whole error, as for Hutch++
+        (Student-t interval with ``g - 1`` degrees of freedom; ``nan`` for
+        one probe).
 
     Raises
     ------
-    ValueError, TypeError
-        As :func:`hutchpp`; ``TypeError`` for an operator without adjoint.
+    ValueError
+        ``num_matvecs < 3`` or ``num_matvecs // 3 > n``; bad ``A``; unknown probe.
+    TypeError
+        An operator without adjoint that is not declared symmetric; integer,
+        half-precision or complex ``A``.
 
     References
     ----------
-    Meyer, Musco, Musco, Woodruff, SOSA (2021), Algorithm 2.
+    R. A. Meyer, C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal
+    stochastic trace estimation", SOSA (2021), Algorithm 2.
 
     Examples
     --------
-    >>> A = randla.demo.matrix_with_spectrum(0.7 ** np.arange(300), rng=0)
-    >>> res = randla.na_hutchpp(A, 60, rng=1)
-    >>> bool(abs(res.estimate - np.trace(A)) < 1e-2 * np.trace(A))
-    True
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    >>> A = (Q * 0.7 ** np.arange(300)) @ Q.T
+    >>> res = randla.na_hutchpp(A, num_matvecs=60, rng=1)
+    >>> res.num_matvecs, bool(abs(res.estimate - np.trace(A)) < 1e-2 * np.trace(A))
+    (60, True)
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="na_hutchpp", minimum=3, why="one vector per sketch",
         vectors_per_matvec=3)
-    return _na_hutchpp_body(op, m, probe, as_generator(rng))
+    return _na_hutchpp_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
 # -- XTrace and XNysTrace ------------------------------------------------------
@@ -248,53 +342,91 @@ def na_hutchpp(A: Any, /, num_matvecs: int, *, probe: str = "rademacher",
 def xtrace(
     A: Any, /, num_matvecs: int, *, probe: str = "sphere", rng: Any = None,
     rtol: float | None = None, atol: float | None = None, block_size: int | None = None,
+    confidence: float = 0.95,
 ) -> TraceEstimate:
     """XTrace: the exchangeable (leave-one-out) low-rank + residual estimator.
 
     With ``k = num_matvecs // 2`` test vectors ``omega_i`` and ``Y = A Omega``,
-    XTrace averages the Hutch++-like estimates ``tr(P_i A P_i) + r_i^T A r_i``,
-    ``P_i`` the projector onto ``range(Y)`` without column ``i`` and ``r_i = (I -
-    P_i) omega_i``: every test vector serves both parts. One downdated QR,
-    ``O(n k^2)`` work besides the ``2k`` products. No symmetry is needed.
+    XTrace averages over ``i`` the Hutch++-like estimates
+    ``tr(P_i A P_i) + r_i^T A r_i`` where ``P_i`` projects onto the range of
+    ``Y`` without its i-th column and ``r_i = (I - P_i) omega_i``: every test
+    vector serves both the low-rank part and the residual. The efficient form
+    downdates one QR factorisation (``O(n k^2)`` work besides the ``2k``
+    products ``A Omega`` and ``A Q``). No symmetry of ``A`` is needed.
 
     Parameters
     ----------
     A : operator-like
+        Square matrix or operator.
     num_matvecs : int
-        Budget ``m >= 4`` (two test vectors), ``m // 2 <= n``; an odd budget
-        leaves one product unused.
+        Budget ``m``: ``m // 2`` test vectors and as many products with their
+        orthonormal basis, so an odd ``m`` leaves one product unused (see
+        ``result.num_matvecs``). ``m >= 4``: the leave-one-out estimates and
+        their error estimate need two test vectors. ``m // 2 <= n``.
     probe : str
-        Default "sphere", with the paper's rescaled residual ("XTrace
-        improved"); other kinds use the plain form.
+        Kind of test vectors. Default "sphere" (uniform on the sphere of
+        radius ``sqrt(n)``) with the paper's rescaling of the residual term
+        ("XTrace improved"), which helps most on flat spectra; other kinds use
+        the plain form.
     rng : int, numpy.random.Generator or None
     rtol, atol : float, optional
-        Adaptive stopping, ``block_size`` test vectors (``2 block_size``
-        products) at a time, as in :func:`hutchinson`.
+        Adaptive stopping: add ``block_size`` test vectors at a time (``2
+        block_size`` products) until the error bound at ``confidence`` is
+        ``<= max(atol, rtol * |estimate|)`` or the ``num_matvecs`` cap.
     block_size : int, optional
-        Default 8.
+        Test vectors per adaptive block (default 8).
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95):
+        stop as soon as the interval's half-width ``q std_error`` (``q`` the
+        Student-t quantile) is ``<= max(atol, rtol * |estimate|)``. See
+        ``docs/error_estimates.rst``.
 
     Returns
     -------
     TraceEstimate
-        ``std_error``: the exchangeable estimate ``std(t_i) / sqrt(k)``.
+        ``std_error`` is the calibrated exchangeable error estimate of
+        :func:`randla.estimation._exchangeable.exchangeable_std_error`:
+        ``sqrt(s^2 / k + max(0, c))`` with ``s^2`` the sample variance of the
+        ``k`` leave-one-out estimates ``t_i`` (Epperly, Tropp, Webber 2024,
+        Section 2.3, whose estimate is ``s / sqrt(k)``) and ``c`` an unbiased
+        estimate of ``Cov(t_i, t_j)`` from the leave-two-out estimates,
+        ``mean_{i != j} (t_i - t_ij)(t_j - t_ji)``. ``s / sqrt(k)`` alone
+        misses that covariance, which makes it optimistic on decaying spectra
+        (95% intervals covered 55-90% of the time on the XTrace test suite;
+        with the correction 90-99%, ``benchmarks/trace_calibration.py``).
+        ``interval`` uses Welch-Satterthwaite effective degrees of freedom
+        (at most ``k - 1``; fewer when a few test vectors dominate).
 
     Raises
     ------
-    ValueError, TypeError
-        As :func:`hutchinson`, with the bounds on ``num_matvecs`` above.
+    ValueError
+        ``num_matvecs < 4`` or ``num_matvecs // 2 > n``; non-square or
+        non-finite ``A``; unknown ``probe``; negative tolerances.
+    TypeError
+        Integer, half-precision or complex ``A``; mixed backends.
 
     References
     ----------
-    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace", SIAM J. Matrix Anal.
-    Appl. 45 (2024), Algorithm 1.
+    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
+    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
+    (2024), Algorithm 1 and Section 2.
 
     Examples
     --------
-    >>> A = randla.demo.matrix_with_spectrum(0.9 ** np.arange(300), rng=0)
-    >>> err = {f.__name__: abs(f(A, 100, rng=1).estimate - np.trace(A))
-    ...        for f in (randla.xtrace, randla.hutchpp)}
-    >>> bool(err["xtrace"] < err["hutchpp"])
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    >>> A = (Q * 0.9 ** np.arange(300)) @ Q.T
+    >>> exact = np.trace(A)
+    >>> xt = randla.xtrace(A, num_matvecs=100, rng=1)
+    >>> hpp = randla.hutchpp(A, num_matvecs=100, rng=1)
+    >>> bool(abs(xt.estimate - exact) < abs(hpp.estimate - exact))
     True
+    >>> ada = randla.xtrace(A, num_matvecs=300, rtol=1e-4, rng=1)
+    >>> lo, hi = ada.interval
+    >>> bool(hi - lo <= 2e-4 * ada.estimate), ada.num_matvecs <= 300
+    (True, True)
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="xtrace", minimum=4,
@@ -302,52 +434,77 @@ def xtrace(
         note=" (n test vectors already give the exact trace)")
     rtol, atol = check_tolerances(rtol, atol)
     block_size = check_block_size(block_size, 8)
-    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size)
+    confidence = check_confidence(confidence)
+    return _xtrace_body(op, m, probe, as_generator(rng), rtol, atol, block_size, confidence)
 
 
 def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
-              rng: Any = None) -> TraceEstimate:
-    """XNysTrace: exchangeable Nyström trace estimator for positive semidefinite ``A``.
+              rng: Any = None, confidence: float = 0.95) -> TraceEstimate:
+    """XNysTrace: exchangeable Nyström trace estimator for PSD matrices.
 
-    Every product ``Y = A Omega`` is used once: the leave-one-out Nyström
-    approximation from the other ``m - 1`` test vectors has an exact trace and
-    the held-out vector estimates the residual. The robust eigh-based form is
-    derived in ``randla.estimation._exchangeable.xnystrace_estimates``.
+    Every one of the ``m`` products ``Y = A Omega`` is used once: the
+    leave-one-out Nyström approximation from the other ``m - 1`` test vectors
+    has an exact trace, and the held-out vector estimates the residual. The
+    robust eigh-based form (a tiny shift, ``eigh`` of ``Omega^T Y`` with a
+    pseudo-inverse instead of a Cholesky factor that can fail) is described in
+    ``randla.estimation._exchangeable.xnystrace_estimates``.
 
     Parameters
     ----------
     A : operator-like
-        Symmetric positive semidefinite (checked through ``omega^T A omega``).
+        Symmetric positive semidefinite matrix or operator (checked only
+        through the sign of ``omega^T A omega``).
     num_matvecs : int
-        Test vectors ``m``, ``2 <= m <= n``.
+        Number of test vectors ``m``, ``2 <= m <= n`` (two are needed to leave
+        one out).
     probe : str
-        Default "sphere" (rescaled residual); other kinds use the plain form.
+        Kind of test vectors (default "sphere", with the rescaled residual of
+        the paper; other kinds use the plain form).
     rng : int, numpy.random.Generator or None
+    confidence : float
+        Level of ``result.interval`` (default 0.95).
 
     Returns
     -------
     TraceEstimate
+        ``std_error`` is the calibrated exchangeable error estimate (as for
+        :func:`xtrace`, with the leave-two-out Nyström estimates: removing
+        test vectors ``i`` and ``j`` subtracts a rank-two Schur complement
+        term); ``interval`` uses the effective degrees of freedom ``dof``
+        described there (at most ``m - 1``).
 
     Raises
     ------
-    ValueError, TypeError
-        As :func:`hutchinson`; ``ValueError`` for ``A`` detectably not PSD.
+    ValueError
+        ``num_matvecs`` outside ``[2, n]``; ``A`` detectably not PSD;
+        non-square or non-finite ``A``; unknown ``probe``.
+    TypeError
+        Integer, half-precision or complex ``A``; mixed backends.
 
     References
     ----------
-    Epperly, Tropp, Webber, SIAM J. Matrix Anal. Appl. 45 (2024), Section 3.
+    E. N. Epperly, J. A. Tropp, R. J. Webber, "XTrace: making the most of every
+    sample in stochastic trace estimation", SIAM J. Matrix Anal. Appl. 45
+    (2024), Section 3 (XNysTrace). Y. Nakatsukasa, "Fast and stable randomized
+    low-rank matrix approximation" (2020) and J. A. Tropp, A. Yurtsever, M.
+    Udell, V. Cevher, "Fixed-rank approximation of a positive-semidefinite
+    matrix from streaming data", NeurIPS (2017) for the shifted Nyström form.
 
     Examples
     --------
-    >>> A = randla.demo.matrix_with_spectrum(np.arange(1, 301) ** -2.0, rng=0)
-    >>> res = randla.xnystrace(A, 50, rng=1)
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    >>> A = (Q * np.arange(1, 301) ** -2.0) @ Q.T
+    >>> res = randla.xnystrace(A, num_matvecs=50, rng=1)
     >>> bool(abs(res.estimate - np.trace(A)) < 5e-3 * np.trace(A))
     True
     """
     op, _, m, probe = check_estimator_args(
         A, num_matvecs, probe, method="xnystrace", minimum=2,
         why="one test vector left out of two", vectors_per_matvec=1)
-    return _xnystrace_body(op, m, probe, as_generator(rng))
+    return _xnystrace_body(op, m, probe, as_generator(rng), check_confidence(confidence))
 
 
 # -- trace(): dispatch by name, and method="auto" ----------------------------------
@@ -356,62 +513,100 @@ def xnystrace(A: Any, /, num_matvecs: int, *, probe: str = "sphere",
 def trace(
     A: Any, /, num_matvecs: int, *, method: str = "auto", probe: str | None = None,
     rng: Any = None, rtol: float | None = None, atol: float | None = None,
-    block_size: int | None = None,
+    block_size: int | None = None, confidence: float = 0.95,
 ) -> TraceEstimate:
     """Estimate ``tr(A)`` with ``num_matvecs`` products; ``method="auto"`` chooses.
 
     Parameters
     ----------
     A : operator-like
+        Square matrix or anything :func:`randla.as_operator` accepts.
     num_matvecs : int
         Budget of matrix-vector products.
     method : {"auto", "hutchinson", "hutchpp", "na_hutchpp", "xtrace", "xnystrace"}
+        ``"auto"`` (below) or one of the estimators of this module.
     probe : str, optional
-        Default: the method's own (Rademacher for Hutchinson and Hutch++, sphere
-        for XTrace, XNysTrace and "auto").
+        Probe kind; default: the method's own (Rademacher for Hutchinson and
+        Hutch++, sphere for XTrace, XNysTrace and ``"auto"``).
     rng : int, numpy.random.Generator or None
     rtol, atol, block_size : optional
-        Adaptive stopping, for "hutchinson" and "xtrace" only.
+        Adaptive stopping, for ``"hutchinson"`` and ``"xtrace"`` only.
+    confidence : float
+        Level of ``result.interval`` and of the adaptive stop (default 0.95);
+        every method, ``"auto"`` included, reports the calibrated error
+        estimate of the estimator it ran (``docs/error_estimates.rst``).
 
     Returns
     -------
     TraceEstimate
-        For "auto", ``method`` is ``"auto:hutchinson"`` or ``"auto:xtrace"``.
+        For ``"auto"``, ``result.method`` is ``"auto:hutchinson"`` or
+        ``"auto:xtrace"``.
 
     Raises
     ------
     ValueError
-        Unknown ``method``; tolerances for a method without adaptive stopping;
-        the method's own errors.
+        Unknown ``method`` or ``probe``; tolerances with a method that does not
+        stop adaptively; the method's own errors.
+    TypeError
+        As the chosen method.
 
     Notes
     -----
-    **The "auto" rule.** Hutchinson's error is about ``sqrt(V/m)``; XTrace
-    spends half its products on a rank ``k = m/2`` approximation, so it wins when
-    that captures much of ``A`` and loses up to ``sqrt(2)`` on a flat spectrum.
-    "auto" measures this on a pilot block without spending anything extra:
+    **The "auto" rule.** Hutchinson's error is about ``sqrt(V/m)`` with ``V``
+    the per-probe variance; XTrace spends half its products on a rank
+    ``k = m/2`` approximation and estimates only the residual, so it wins
+    when that approximation captures a large part of ``A`` and loses up to
+    about ``sqrt(2)`` on a flat spectrum, where nothing is captured. "auto"
+    measures this on a pilot block without spending anything extra:
 
-    1. Draw ``b = max(3, m // 4)`` test vectors and compute ``Y = A Omega``.
-    2. The leave-one-out residuals ``||(I - P_{-i}) y_i||`` (one QR of ``Y``)
-       give ``c = 1 - sum_i ||(I - P_{-i}) y_i||^2 / ||Y||_F^2``, an estimate of
-       the fraction of ``||A||_F^2`` a rank ``b - 1`` range finder captures.
-    3. Extrapolate linearly to XTrace's rank: ``c_k = c (k - 1) / (b - 1)``
-       (exact for a flat rank-``r`` matrix, pessimistic for decaying spectra).
-    4. If ``c_k > 1/2`` continue as XTrace, else as Hutchinson, reusing the
-       pilot either way (``m`` products in total). Budgets below 12 use
-       Hutchinson.
+    1. Draw ``b = max(3, m // 4)`` test vectors ``omega_i`` (sphere by
+       default) and compute ``Y = A Omega``.
+    2. Captured energy: the leave-one-out residuals ``||(I - P_{-i}) y_i||``
+       (``P_{-i}`` the projector onto the other columns of ``Y``) cost one QR
+       of ``Y``; given the other vectors, ``E ||(I - P_{-i}) A omega_i||^2 =
+       ||(I - P_{-i}) A||_F^2``, so ``c = 1 - sum_i ||(I - P_{-i}) y_i||^2 /
+       ||Y||_F^2`` estimates the fraction of ``||A||_F^2`` captured by a
+       randomized rank ``b - 1`` range finder.
+    3. Extrapolate linearly to XTrace's final rank: ``c_k = c (k - 1) / (b -
+       1)``. The randomized range of a flat rank-``r`` matrix captures
+       ``k / r`` of it, so the linear rule is exact there (the step
+       spectrum) and pessimistic for decaying spectra, whose captured
+       fraction grows faster than linearly.
+    4. If ``c_k > 1/2``, continue as XTrace, reusing the pilot as its first
+       ``b`` test vectors (``m`` products in total); otherwise continue as
+       Hutchinson, reusing the ``b`` quadratic forms ``omega_i^T y_i`` as
+       probes (``m`` products in total).
 
-    On the XTrace test suite (n = 1000, m = 100, 500 seeds,
-    ``benchmarks/trace_suite.py``) its mean error is 1.03 +- 0.05 times
-    Hutchinson's on the flat spectrum and 0.97-1.03 times XTrace's on the poly,
-    slowexp, fastexp and step spectra.
+    Nothing is wasted on either branch, so "auto" matches Hutchinson on flat
+    spectra and XTrace on decaying ones. On the XTrace test suite (n = 1000,
+    m = 100, 500 seeds, ``benchmarks/trace_suite.py``) its mean error is
+    1.03 +- 0.05 times Hutchinson's on the flat spectrum and 0.97-1.03 times
+    XTrace's on the poly, slowexp, fastexp and step spectra. A wrong choice
+    near the threshold costs at most the gap between the two methods there,
+    which is small by construction. Budgets below 12 use Hutchinson.
+
+    References
+    ----------
+    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18 (1989); R. A. Meyer,
+    C. Musco, C. Musco, D. P. Woodruff, "Hutch++: optimal stochastic trace
+    estimation", SOSA (2021); E. N. Epperly, J. A. Tropp, R. J. Webber,
+    "XTrace: making the most of every sample in stochastic trace estimation",
+    SIAM J. Matrix Anal. Appl. 45 (2024). The "auto" rule is randla's own.
 
     Examples
     --------
-    >>> flat = randla.demo.matrix_with_spectrum(np.linspace(1.0, 3.0, 400), rng=0)
-    >>> fast = randla.demo.matrix_with_spectrum(0.7 ** np.arange(400), rng=0)
-    >>> randla.trace(flat, 100, rng=1).method, randla.trace(fast, 100, rng=1).method
-    ('auto:hutchinson', 'auto:xtrace')
+    >>> import numpy as np
+    >>> import randla
+    >>> rng = np.random.default_rng(0)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((400, 400)))
+    >>> flat = (Q * np.linspace(1.0, 3.0, 400)) @ Q.T
+    >>> fast = (Q * 0.7 ** np.arange(400)) @ Q.T
+    >>> randla.trace(flat, 100, rng=1).method
+    'auto:hutchinson'
+    >>> randla.trace(fast, 100, rng=1).method
+    'auto:xtrace'
+    >>> randla.trace(fast, 30, method="hutchpp", rng=1).num_matvecs
+    30
     """
     if not isinstance(method, str) or method not in TRACE_METHODS:
         raise ValueError(f"method must be one of {TRACE_METHODS}, got {method!r}")
@@ -420,7 +615,8 @@ def trace(
     adaptive_args = {"rtol": rtol, "atol": atol, "block_size": block_size}
     if method in ("hutchinson", "xtrace"):
         func = hutchinson if method == "hutchinson" else xtrace
-        return func(A, num_matvecs=num_matvecs, probe=probe, rng=rng, **adaptive_args)
+        return func(A, num_matvecs=num_matvecs, probe=probe, rng=rng, confidence=confidence,
+                    **adaptive_args)
     given = [k for k, v in adaptive_args.items() if v is not None]
     if given:
         raise ValueError(
@@ -430,23 +626,35 @@ def trace(
     if method == "auto":
         op, n, m, probe = check_estimator_args(A, num_matvecs, probe, method="auto",
                                                minimum=1, why="one probe")
-        return _auto_body(op, n, m, probe, as_generator(rng))
+        return _auto_body(op, n, m, probe, as_generator(rng), check_confidence(confidence))
     funcs = {"hutchpp": hutchpp, "na_hutchpp": na_hutchpp, "xnystrace": xnystrace}
-    return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng)
+    return funcs[method](A, num_matvecs=num_matvecs, probe=probe, rng=rng,
+                         confidence=confidence)
 
 
 # -- bodies of XTrace, XNysTrace and "auto" (validated input) -------------------
 
 
-def _xtrace_body(op, m, probe, rng, rtol, atol, block_size):
+def _xtrace_body(op, m, probe, rng, rtol, atol, block_size, confidence):
     start = counter(op)
     sketch = XTraceSketch(op, improved=probe == "sphere")
-    mean, se = run(op, sketch, probe, rng, cap=m // 2, rtol=rtol, atol=atol,
-                   block_size=block_size)
-    return result(op, start, "xtrace", mean, se)
+    mean, se, dof = run(op, sketch, probe, rng, cap=m // 2, rtol=rtol, atol=atol,
+                        block_size=block_size, confidence=confidence)
+    return result(op, start, "xtrace", mean, se, dof, confidence)
 
 
-def _xnystrace_body(op, m, probe, rng):
+def _with_rounding(se: float, size: float) -> float:
+    """``std_error`` with a rounding floor: ``sqrt(se^2 + (2 size)^2)``.
+
+    ``size`` is the rounding scale of the computed estimate (``eps`` times the
+    magnitude of its parts): when the statistical error reaches machine
+    precision (fast decay, a sketch that captures ``A``) the interval keeps
+    covering the floating-point error.
+    """
+    return (se * se + 4.0 * size * size) ** 0.5 if se == se else se
+
+
+def _xnystrace_body(op, m, probe, rng, confidence):
     xp = op.xp
     start = counter(op)
     Omega = draw(op, probe, m, rng)
@@ -460,9 +668,15 @@ def _xnystrace_body(op, m, probe, rng):
             "xnystrace needs a positive semidefinite A: found omega^T A omega < 0 "
             "(use xtrace for indefinite or nonsymmetric matrices)"
         )
-    estimates = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere")
-    mean, se = mean_and_std_error(xp, estimates)
-    return result(op, start, "xnystrace", mean, se)
+    single, pairs = xnystrace_estimates(xp, Omega, Y, improved=probe == "sphere",
+                                        leave_two_out=True)
+    mean = xp.mean(single)
+    se, dof = exchangeable_std_error(xp, single, pairs)
+    # the stabilising shift nu = eps ||Y||_F / sqrt(n) perturbs the estimate by
+    # up to nu n (xnystrace_estimates): a rounding floor of that size
+    n = int(Omega.shape[0])
+    se = _with_rounding(se, eps(xp, Y.dtype) * to_scalar(xp.linalg.vector_norm(Y)) * n**0.5)
+    return result(op, start, "xnystrace", mean, se, dof, confidence)
 
 
 #: below this budget "auto" is plain Hutchinson (no room for a pilot block)
@@ -471,14 +685,15 @@ _AUTO_MIN_MATVECS = 12
 _AUTO_CAPTURE = 0.5
 
 
-def _auto_body(op, n, m, probe, rng):
+def _auto_body(op, n, m, probe, rng, confidence):
     """Pilot block, captured energy, then XTrace or Hutchinson (see :func:`trace`)."""
     xp = op.xp
     start = counter(op)
     k_final = min(m // 2, n)
     pilot = min(max(3, m // 4), k_final)
     if m < _AUTO_MIN_MATVECS or pilot < 3:
-        return _hutchinson_body(op, m, probe, rng, None, None, 1, "auto:hutchinson")
+        return _hutchinson_body(op, m, probe, rng, None, None, 1, confidence,
+                                "auto:hutchinson")
     Omega = draw(op, probe, pilot, rng)
     Y = apply(op, Omega)
     energy = to_scalar(xp.sum(Y * Y))
@@ -493,5 +708,5 @@ def _auto_body(op, n, m, probe, rng):
     else:  # continue as Hutchinson, the pilot its first probes
         integrand, cap, method = QuadraticForms(op), m, "auto:hutchinson"
     integrand.add(Omega, Y)
-    mean, se = run(op, integrand, probe, rng, cap=cap)
-    return result(op, start, method, mean, se)
+    mean, se, dof = run(op, integrand, probe, rng, cap=cap, confidence=confidence)
+    return result(op, start, method, mean, se, dof, confidence)
