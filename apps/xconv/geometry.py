@@ -27,6 +27,8 @@ import math
 import numbers
 from typing import Any
 
+from randla.backend import check_positive_int
+
 __all__ = ["ConvGeometry", "conv_geometry"]
 
 
@@ -113,14 +115,8 @@ def _tuple(value: Any, ndim: int, name: str, minimum: int) -> tuple[int, ...]:
         value = (int(value),) * ndim
     if not isinstance(value, (tuple, list)) or len(value) != ndim:
         raise ValueError(f"{name} must be an int or a sequence of {ndim} ints, got {value!r}")
-    out = []
-    for v in value:
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-            raise TypeError(f"{name} entries must be integers, got {value!r}")
-        if int(v) < minimum:
-            raise ValueError(f"{name} entries must be >= {minimum}, got {value!r}")
-        out.append(int(v))
-    return tuple(out)
+    return tuple(check_positive_int(v, f"{name} entry in {value!r}", minimum=minimum)
+                 for v in value)
 
 
 def _padding(padding: Any, ndim: int, kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -196,6 +192,5 @@ def conv_geometry(
     stride_t = _tuple(stride, ndim, "stride", 1)
     dilation_t = _tuple(dilation, ndim, "dilation", 1)
     lo, hi = _padding(padding, ndim, kernel, stride_t, dilation_t)
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
-    return ConvGeometry(kernel, stride_t, dilation_t, lo, hi, int(groups))
+    groups = check_positive_int(groups, "groups")
+    return ConvGeometry(kernel, stride_t, dilation_t, lo, hi, groups)

@@ -74,12 +74,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from randla.backend import from_host
+from randla.backend import check_positive_int, from_host
 from randla.random import as_generator, draw_probes
 
 __all__ = ["MODES", "PROBES", "ProbeLayout", "draw_conv_probes", "probe_layout"]
@@ -197,14 +196,6 @@ class ProbeLayout:
         return self._tables[3]
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if int(value) < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
 def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int, *,
                  probe: str = "gaussian") -> ProbeLayout:
     """Validated :class:`ProbeLayout`.
@@ -250,9 +241,9 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
-    num_probes = _positive_int(num_probes, "num_probes")
-    layout = _layout(mode, num_probes, _positive_int(num_channels, "num_channels"),
-                     _positive_int(num_pixels, "num_pixels"))
+    num_probes = check_positive_int(num_probes, "num_probes")
+    layout = _layout(mode, num_probes, check_positive_int(num_channels, "num_channels"),
+                     check_positive_int(num_pixels, "num_pixels"))
     if probe in _AT_MOST_N and layout.slots_per_channel > layout.num_pixels:
         where = ("" if mode == "per_channel" else
                  f" (multi_channel puts {layout.slots_per_channel} of the {num_probes} "
@@ -323,10 +314,7 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
                         f"{type(layout).__name__}")
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+    seed = check_positive_int(seed, "seed", minimum=0)
     gen = as_generator(int(seed))
     n = layout.num_pixels
     opts = dict(xp=xp, dtype=dtype, device=device, native=native)

@@ -227,7 +227,7 @@ def test_probe_layout_and_draw_errors_name_the_argument():
         draw_conv_probes(("per_channel", 2, 3, 10), "gaussian", 0, **opts)
     with pytest.raises(ValueError, match="probe must be one of"):
         draw_conv_probes(lay, "sparse_sign", 0, **opts)
-    with pytest.raises(ValueError, match="seed must be non-negative"):
+    with pytest.raises(ValueError, match="seed must be >= 0"):
         draw_conv_probes(lay, "gaussian", -1, **opts)
     with pytest.raises(TypeError, match="seed must be an integer"):
         draw_conv_probes(lay, "gaussian", 1.5, **opts)
