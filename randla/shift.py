@@ -66,11 +66,11 @@ from ._shift_common import (
     check_arrays,
     check_entries,
     check_fields,
+    check_finite_sum,
     check_num_probes,
     check_probes,
     lead_and_grid,
 )
-from .backend import check_finite as _check_finite
 from .backend import check_positive_int, device_of
 from .kernels import _dispatch
 from .kernels import reference as _reference
@@ -321,8 +321,8 @@ def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int, check_finite: bool = True)
     lead, grid = lead_and_grid(X, "X", grid_ndim)
     check_probes(Z, grid, lead, "X")
     if check_finite:
-        _check_finite(X, "X")
-        _check_finite(Z, "Z")
+        check_finite_sum(X, "X")
+        check_finite_sum(Z, "Z")
     return _sketch_body(xp, X, Z, lead)
 
 
@@ -384,8 +384,8 @@ def shift_correlate(
     strides = as_axes(stride, d, "stride", 1)
     check_probes(Z, in_grid, lead, "Y")
     if check_finite:
-        _check_finite(Y, "Y")
-        _check_finite(Z, "Z")
+        check_finite_sum(Y, "Y")
+        check_finite_sum(Z, "Z")
     return _correlate_body(xp, Y, Z, offs, lead, out_grid, in_grid, strides, bool(parallel))
 
 

@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 
 from randla.backend import (
-    check_finite, check_float, check_positive_int, device_of, from_host, namespace, nbytes,
+    check_float, check_positive_int, device_of, from_host, namespace, nbytes,
 )
 from randla.random import seed_from
 from randla.shift import kernel_offsets, shift_correlate, shift_trace_from_sketch, sketch_grid
 
-from .exact import check_conv_input, check_conv_pair
+from .exact import check_conv_input, check_conv_pair, check_finite_sum
 from .geometry import ConvGeometry, conv_geometry
 from .probes import ProbeLayout, draw_conv_probes, probe_layout
 
@@ -216,7 +216,7 @@ def sketch_input(
     xp = namespace(X=X)
     check_conv_input(X)
     num_probes = check_positive_int(num_probes, "num_probes")
-    check_finite(X, "X")
+    check_finite_sum(X, "X")
     layout = probe_layout(mode, num_probes, X.shape[1], math.prod(X.shape[2:]), probe=probe)
     seed = _seed(rng)
     values = _sketch_body(xp, X, layout, probe, seed, bool(native))
@@ -337,6 +337,6 @@ def weight_grad(
     geom = conv_geometry(len(sketch.input_shape) - 2, kernel_size, stride=stride,
                          padding=padding, dilation=dilation, groups=groups)
     check_conv_pair(xp, tuple(sketch.input_shape), grad_output, geom, "the sketched input")
-    check_finite(grad_output, "grad_output")
-    check_finite(sketch.values, "sketch.values")
+    check_finite_sum(grad_output, "grad_output")
+    check_finite_sum(sketch.values, "sketch.values")
     return _weight_grad_body(xp, sketch, grad_output, geom)

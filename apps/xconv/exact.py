@@ -96,6 +96,14 @@ def correlate(xp: Any, inp: Any, dy: Any, geom: ConvGeometry, *, native: bool = 
     return _correlate_generic(xp, inp, dy, geom)
 
 
+def check_finite_sum(x: Any, name: str) -> None:
+    """:func:`randla.backend.check_finite` behind a one-pass screen: a finite sum
+    means every entry is finite; only a non-finite sum runs the full check."""
+    xp = namespace(**{name: x})
+    if not bool(xp.isfinite(xp.sum(x))):
+        check_finite(x, name)
+
+
 def check_conv_input(X: Any) -> None:
     """``X`` real floating, of shape ``(batch, channels, *spatial)`` with 1 to 3 spatial axes."""
     check_float(X, "X")

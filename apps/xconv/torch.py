@@ -49,11 +49,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from randla.backend import array_namespace, check_finite, check_positive_int
+from randla.backend import array_namespace, check_positive_int
 from randla.random import seed_from
 
 from .core import InputSketch, _sketch_body, _weight_grad_body
-from .exact import correlate
+from .exact import check_finite_sum, correlate
 from .geometry import ConvGeometry, conv_geometry
 from .probes import MODES, PROBES, probe_layout
 
@@ -268,7 +268,7 @@ class _ProbedConvMixin:
                 input.requires_grad or self.weight.requires_grad
                 or (self.bias is not None and self.bias.requires_grad)):
             return self._conv_forward(input, self.weight, self.bias)
-        check_finite(input.detach(), "input")  # a NaN sketch would give NaN weight gradients
+        check_finite_sum(input.detach(), "input")  # a NaN sketch would give NaN weight gradients
         unbatched = input.dim() == self._spatial_dims + 1
         batched = input.unsqueeze(0) if unbatched else input
         out = probed_conv(batched, self.weight, self.bias, self._plan(batched))
