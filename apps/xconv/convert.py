@@ -51,11 +51,6 @@ class LayerReport:
         Bytes kept for backward by the original and by the converted layer
         (parameters excluded), for ``example_input``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv import LayerReport
@@ -95,11 +90,6 @@ class ConversionReport:
     measured_before, measured_after : int or None
         Bytes the network stores for backward for ``example_input``, before
         and after conversion (None without ``example_input``).
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -167,11 +157,6 @@ class SavedTensorMeter:
     ----------
     records : list of (shape, dtype, nbytes)
         One entry per packed tensor, in packing order (excluded ones omitted).
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -312,11 +297,6 @@ def convert_net(
         ``model`` is not a ``torch.nn.Module``; non-integer ``num_probes``.
     ValueError
         ``num_probes < 0``, unknown ``probe`` or ``mode``.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -18,15 +18,15 @@ Cost of the backward pass (``B`` batch, ``C``/``C_o`` channels, ``K`` taps,
 * ``multi_channel``: ``r B C_o N_o`` (``H = Xs^T dY``) + ``max(r, C) C_o K N_o``
   (correlate ``H`` with the probes) -- a win when ``r < C K`` and ``r << B``.
 
-Both correlations go through :func:`randla.apps.xconv.exact.correlate`, i.e.
-a native ``conv*d_weight`` call for torch tensors.
+Both phases are the core's shift-probe primitives: :func:`randla.sketch_grid`
+forward, :func:`randla.shift_correlate` (a Numba kernel on host arrays, NumPy
+and CPU torch alike; numba.cuda on CUDA arrays) and
+:func:`randla.shift_trace_from_sketch` backward.
 
 References
 ----------
 Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
 with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-Hutchinson, "A stochastic estimator of the trace of the influence matrix for
-Laplacian smoothing splines", Comm. Stat. Sim. Comp. 18 (1989).
 """
 
 from __future__ import annotations
@@ -69,11 +69,6 @@ class InputSketch:
         ``(batch, channels, *spatial)`` of the sketched input.
     native : bool
         Probes drawn with the backend's own generator (see :mod:`randla.random`).
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -199,11 +194,6 @@ def sketch_input(
     ``sum_{c'} ||sum_b X[b, c'] (S_k^T dY[b, o])^T||_F^2`` over the channels
     ``c'`` sharing the column. Derivations: :mod:`randla.apps.xconv.probes`.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> import numpy as np
@@ -306,11 +296,6 @@ def weight_grad(
         ``sketch`` is not an :class:`InputSketch`, mixed backends, or dtypes differ.
     ValueError
         ``grad_output`` inconsistent with the sketched input shape and the geometry.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

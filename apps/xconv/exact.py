@@ -184,11 +184,6 @@ def conv_weight_grad(
         Inconsistent shapes (batch, channels vs groups, output size), bad
         geometry arguments, or non-finite values when checked.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> import numpy as np

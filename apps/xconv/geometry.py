@@ -45,11 +45,6 @@ class ConvGeometry:
     groups : int
         Number of channel groups.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv import conv_geometry
@@ -171,11 +166,6 @@ def conv_geometry(
         padding, an unknown padding string, or ``"same"`` with stride > 1.
     TypeError
         For non-integer entries.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -105,13 +105,6 @@ class ProbeLayout:
     num_pixels : int
         Input grid size ``N`` (product of the spatial shape, unpadded).
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021);
-    the block layout and its variance are derived in
-    :mod:`randla.apps.xconv.probes`.
-
     Examples
     --------
     >>> from randla.apps.xconv import probe_layout
@@ -226,11 +219,6 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
     TypeError
         Non-integer sizes.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv.probes import probe_layout
@@ -294,11 +282,6 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
         ``dtype``.
     ValueError
         Unknown ``probe``; a negative ``seed``.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

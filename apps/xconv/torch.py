@@ -335,15 +335,11 @@ padding_mode, device, dtype
     ------
     ValueError
         ``padding_mode`` other than ``"zeros"``, ``num_probes < 0``, unknown
-        ``probe`` or ``mode``, and (at forward) orthonormal / srft probes with
-        more columns per channel than input pixels.
+        ``probe`` or ``mode``; at forward, NaN or infinity in the input and
+        orthonormal / srft probes with more columns per channel than input pixels.
     TypeError
         Non-integer ``num_probes``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 """
 
 
