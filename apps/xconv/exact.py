@@ -1,14 +1,14 @@
-"""Exact convolution weight gradients and the correlation engine behind them.
+"""Exact convolution weight gradients: the reference of every probed estimate.
 
-:func:`conv_weight_grad` is the reference every probed estimate is tested
-against. The same routine, :func:`correlate`, also does the expensive step of
-the probed gradient (correlating the output gradient with probe vectors that
-live on the input grid), so both share one geometry implementation:
+:func:`conv_weight_grad` (and :func:`correlate`, its unchecked body, which the
+torch layers use for ``num_probes=0``) has
 
 * a pure array-API body: zero-pad once, then for every kernel tap one strided
   slice and one batched GEMM (``prod(kernel_size)`` GEMMs, no per-pixel loops);
 * a native fast path for torch tensors (``torch.nn.grad.conv*d_weight``, i.e.
   oneDNN / cuDNN), used automatically for torch input.
+
+The probed gradient does not use it: it runs on :mod:`randla.shift`.
 
 References
 ----------
