@@ -112,6 +112,8 @@ def _probes(xp: Any, layout: ProbeLayout, probe: str, seed: int, native: bool, d
     Z = draw_conv_probes(layout, probe, seed, xp=xp, dtype=dtype, device=device, native=native)
     if layout.mode == "per_channel":
         return xp.permute_dims(Z, (1, 0))
+    if layout.mode == "dense":
+        return Z                                    # (r, C, N), rearranged by the caller
     return xp.permute_dims(Z, (0, 2, 1))
 
 
@@ -120,6 +122,10 @@ def _sketch_body(xp: Any, X: Any, layout: ProbeLayout, probe: str, seed: int,
     batch = X.shape[0]
     dev = device_of(X)
     Z = _probes(xp, layout, probe, seed, native, X.dtype, dev)
+    if layout.mode == "dense":  # the joint (channel, pixel) space is the grid
+        joint = layout.num_channels * layout.num_pixels
+        Zj = xp.permute_dims(xp.reshape(Z, (layout.num_probes, joint)), (1, 0))
+        return sketch_grid(xp.reshape(X, (batch, joint)), Zj, grid_ndim=1, check_finite=False)
     proj = sketch_grid(X, Z, grid_ndim=X.ndim - 2, check_finite=False)  # (B, C, r or m)
     if layout.mode == "per_channel":
         return proj
@@ -149,9 +155,10 @@ def sketch_input(
         Sketch columns ``r >= 1``.
     probe : {"gaussian", "rademacher", "orthonormal", "sphere", "srft"}
         Probe distribution (all with ``E[z z^T] = I``).
-    mode : {"multi_channel", "per_channel"}
+    mode : {"multi_channel", "per_channel", "dense"}
         ``"multi_channel"`` keeps ``batch * r`` numbers (disjoint column
-        blocks per channel); ``"per_channel"`` keeps ``batch * channels * r``
+        blocks per channel); ``"dense"`` keeps ``batch * r`` with every
+        channel seeing every column; ``"per_channel"`` keeps ``batch * channels * r``
         with ``r`` probes per channel. See :mod:`randla.apps.xconv.probes`.
     rng : int, numpy.random.Generator or None
         An int is the probe seed itself; otherwise a seed is drawn from it.
@@ -242,6 +249,14 @@ def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: ConvGeometry,
     # H[o, j] = sum_b Xs[b, j] dY[b, o]: the batch contraction first (r rows, not B)
     dyt = xp.permute_dims(xp.reshape(dy, (batch, cout, nout)), (1, 0, 2))
     H = xp.reshape(xp.matmul(xp.permute_dims(values, (1, 0)), dyt), (cout, r) + out)
+    if layout.mode == "dense":  # column j correlates with its C channel probes: (r, N, C)
+        D = shift_correlate(H, xp.permute_dims(Z, (0, 2, 1)), _offsets(geom), **opts)
+        grad = xp.permute_dims(xp.sum(D, axis=1) / r, (0, 2, 1))     # (C_o, C, K)
+        if groups > 1:
+            cog = cout // groups
+            grad = xp.reshape(grad, (groups, cog, groups, cig, taps))
+            grad = xp.stack([grad[g, :, g] for g in range(groups)], axis=0)
+        return xp.reshape(grad, (cout, cig) + kernel)
     # column j correlates with the probes of the channels it holds: (r, N, n)
     slots = xp.reshape(xp.permute_dims(Z, (0, 2, 1)), (channels * m, math.prod(spatial)))
     slots = xp.concat([slots, xp.zeros((1, slots.shape[1]), dtype=values.dtype, device=dev)])

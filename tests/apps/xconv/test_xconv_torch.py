@@ -64,7 +64,7 @@ def test_forward_input_and_bias_gradients_equal_conv(config, mode):
 
 
 @pytest.mark.parametrize("native", [True, False])
-@pytest.mark.parametrize("mode", ["multi_channel", "per_channel"])
+@pytest.mark.parametrize("mode", ["multi_channel", "per_channel", "dense"])
 @pytest.mark.parametrize("config", CONFIGS)
 def test_weight_gradient_is_array_api_estimate_for_the_same_seed(config, mode, native):
     conv, xconv, x = _pair(config, mode=mode, native=native)
