@@ -247,8 +247,9 @@ def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: ConvGeometry,
     m, n = layout.slots_per_channel, layout.slots_per_column
     nout = math.prod(out)
     # H[o, j] = sum_b Xs[b, j] dY[b, o]: the batch contraction first (r rows, not B)
-    dyt = xp.permute_dims(xp.reshape(dy, (batch, cout, nout)), (1, 0, 2))
-    H = xp.reshape(xp.matmul(xp.permute_dims(values, (1, 0)), dyt), (cout, r) + out)
+    # (one GEMM over the contiguous dY, then a transpose of the small H to (C_o, r, ...))
+    H = xp.matmul(xp.permute_dims(values, (1, 0)), xp.reshape(dy, (batch, cout * nout)))
+    H = xp.reshape(xp.permute_dims(xp.reshape(H, (r, cout, nout)), (1, 0, 2)), (cout, r) + out)
     if layout.mode == "dense":  # column j correlates with its C channel probes: (r, N, C)
         D = shift_correlate(H, xp.permute_dims(Z, (0, 2, 1)), _offsets(geom), **opts)
         grad = xp.permute_dims(xp.sum(D, axis=1) / r, (0, 2, 1))     # (C_o, C, K)
