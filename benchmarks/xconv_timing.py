@@ -42,7 +42,7 @@ def _time(fn):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--mode", default="multi_channel", choices=["multi_channel", "per_channel"])
+    parser.add_argument("--mode", default="multi_channel", choices=["multi_channel", "per_channel", "dense"])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-gib", type=float, default=1.0)

@@ -15,15 +15,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import check_finite, check_float, namespace
+from .backend import check_finite, check_float, check_positive_int, namespace
 from .random import PROBE_KINDS
 
 __all__ = [
     "LAYOUTS",
+    "as_axes",
     "as_offsets",
     "check_arrays",
     "check_entries",
     "check_fields",
+    "check_finite_sum",
     "check_num_probes",
     "check_pair",
     "check_probes",
@@ -75,8 +77,8 @@ def as_offsets(offsets: Any) -> np.ndarray:
 def lead_and_grid(A: Any, name: str, grid_ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     if A.ndim < grid_ndim:
         raise ValueError(
-            f"{name} has {A.ndim} axes but the grid has {grid_ndim} (from the "
-            f"offsets / grid_ndim); expected {LAYOUTS}"
+            f"{name} has {A.ndim} axes but the offsets (or grid_ndim) give a "
+            f"{grid_ndim}-D grid: each offset needs one entry per grid axis"
         )
     shape = tuple(int(s) for s in A.shape)
     lead, grid = shape[: A.ndim - grid_ndim], shape[A.ndim - grid_ndim:]
@@ -90,8 +92,8 @@ def check_pair(X: Any, Y: Any, grid_ndim: int):
     for A, name in ((X, "X"), (Y, "Y")):
         if not 0 <= A.ndim - grid_ndim <= 2:
             raise ValueError(
-                f"{name} must have shape {LAYOUTS} for {grid_ndim}-D offsets, "
-                f"got shape {tuple(A.shape)}"
+                f"{name} must have shape {LAYOUTS} for offsets with {grid_ndim} entries "
+                f"(a {grid_ndim}-D grid), got shape {tuple(A.shape)}"
             )
     if X.ndim != Y.ndim:
         raise ValueError(
@@ -101,7 +103,11 @@ def check_pair(X: Any, Y: Any, grid_ndim: int):
     lead_x, grid = lead_and_grid(X, "X", grid_ndim)
     lead_y, grid_y = lead_and_grid(Y, "Y", grid_ndim)
     if grid != grid_y:
-        raise ValueError(f"X and Y must share one grid, got {grid} and {grid_y}")
+        raise ValueError(
+            f"the offsets have {grid_ndim} entries, so the last {grid_ndim} axes of X and Y "
+            f"are the grid, and they differ: {grid} and {grid_y}. Give each offset one "
+            f"entry per grid axis (X and Y must share one grid)"
+        )
     if lead_x[:1] != lead_y[:1]:
         raise ValueError(f"X and Y must have the same batch size, got {lead_x[0]} and {lead_y[0]}")
     batch = lead_x[0] if lead_x else 1
@@ -128,10 +134,7 @@ def check_arrays(**arrays: Any):
 def check_num_probes(num_probes: Any, probe: Any, grid_size: int) -> int:
     if not isinstance(probe, str) or probe not in PROBE_KINDS:
         raise ValueError(f"probe must be one of {PROBE_KINDS}, got {probe!r}")
-    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
-        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
-    if num_probes < 1:
-        raise ValueError(f"num_probes must be >= 1, got {num_probes}")
+    num_probes = check_positive_int(num_probes, "num_probes")
     if probe in ("orthonormal", "srft") and num_probes > grid_size:
         raise ValueError(
             f"num_probes must be <= the number of grid points ({grid_size}) for "
@@ -140,13 +143,30 @@ def check_num_probes(num_probes: Any, probe: Any, grid_size: int) -> int:
     return int(num_probes)
 
 
-def check_entries(entries: tuple, given: Any, name: str, minimum: int) -> None:
+def check_entries(entries: tuple, given: Any, name: str, minimum: int) -> tuple[int, ...]:
     """Every entry an integer ``>= minimum``, or an error quoting ``given``."""
-    for e in entries:
-        if not isinstance(e, numbers.Integral) or isinstance(e, bool):
-            raise TypeError(f"{name} must hold integers, got {given!r}")
-        if e < minimum:
-            raise ValueError(f"{name} entries must be >= {minimum}, got {given!r}")
+    return tuple(check_positive_int(e, f"{name} entry in {given!r}", minimum=minimum)
+                 for e in entries)
+
+
+def as_axes(value: Any, ndim: int, name: str, minimum: int) -> tuple[int, ...]:
+    """An int (repeated) or a sequence of ``ndim`` ints ``>= minimum``."""
+    entries = (value,) * ndim if isinstance(value, numbers.Integral) else value
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Sequence):
+        raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, got {value!r}")
+    if len(entries) != ndim:
+        raise ValueError(f"{name} must have {ndim} entries (one per grid axis of the "
+                         f"offsets), got {value!r}")
+    return check_entries(tuple(entries), value, name, minimum)
+
+
+def check_finite_sum(x: Any, name: str) -> None:
+    """:func:`randla.backend.check_finite` behind a one-pass screen: a finite sum
+    means every entry is finite (NaN and infinity propagate through a sum); only a
+    non-finite sum (bad entries, or an overflow of finite ones) runs the full check."""
+    xp = namespace(**{name: x})
+    if not bool(xp.isfinite(xp.sum(x))):
+        check_finite(x, name)
 
 
 def check_fields(X: Any, Y: Any, offsets: Any):
@@ -155,18 +175,25 @@ def check_fields(X: Any, Y: Any, offsets: Any):
     xp = check_arrays(X=X, Y=Y)
     offs = as_offsets(offsets)
     batch, c_in, c_out, grid, channel_form = check_pair(X, Y, offs.shape[1])
-    check_finite(X, "X")
-    check_finite(Y, "Y")
+    check_finite_sum(X, "X")
+    check_finite_sum(Y, "Y")
     return xp, offs, batch, c_in, c_out, grid, channel_form
 
 
-def check_probes(Z: Any, grid: tuple[int, ...]) -> int:
+def check_probes(Z: Any, grid: tuple[int, ...], lead: tuple[int, ...], name: str) -> int:
+    """``Z`` of shape ``(N, r)``, or ``(G, N, r)`` with ``G`` the last lead axis of
+    ``name`` (one probe set per channel)."""
     N = math.prod(grid)
-    if Z.ndim != 2 or Z.shape[0] != N:
+    if Z.ndim not in (2, 3) or Z.shape[-2] != N:
         raise ValueError(
             f"Z must have shape (num_grid_points, num_probes) = ({N}, r) for the grid "
-            f"{grid}, got {tuple(Z.shape)}"
+            f"{grid}, or (channels, {N}, r), got {tuple(Z.shape)}"
         )
-    if Z.shape[1] < 1:
+    if Z.ndim == 3 and (not lead or Z.shape[0] != lead[-1]):
+        raise ValueError(
+            f"Z of shape {tuple(Z.shape)} holds {Z.shape[0]} probe sets, one per entry of "
+            f"the last axis before the grid of {name}, whose leading shape is {lead}"
+        )
+    if Z.shape[-1] < 1:
         raise ValueError("Z must hold at least one probe (column)")
-    return int(Z.shape[1])
+    return int(Z.shape[-1])

@@ -14,9 +14,8 @@ is the weight gradient of a stride-1 convolution layer (``X`` its input,
 ``Y`` the back-propagated residual, :func:`kernel_offsets` the taps), and the
 zero-lag term is the cross-correlation imaging condition.
 
-Randomized trace estimation (Hutchinson 1989) with ``N x r`` probes ``Z``,
-``E[Z Z^T] = r I``, inserted between ``T_k`` and ``X`` gives the unbiased
-estimate (Louboutin et al. 2021)
+Randomized trace estimation with ``N x r`` probes ``Z``, ``E[Z Z^T] = r I``,
+inserted between ``T_k`` and ``X`` gives the unbiased estimate
 
 .. math::
 
@@ -28,7 +27,9 @@ has to be stored between a forward and a backward pass:
 
 1. :func:`sketch_grid` -- ``Xbar = Z^T X`` (forward pass; what XConv stores),
 2. :func:`shift_correlate` -- ``Ybar_k = Y^T T_k Z`` for all offsets (backward
-   pass; the hot loop, a Numba / CUDA kernel),
+   pass; the hot loop, a Numba / CUDA kernel). With a ``stride`` ``s`` and an
+   input ``grid`` it reads ``Z[s x + k]`` from a grid other than ``Y``'s: the
+   taps of a strided, dilated, padded convolution (:func:`kernel_offsets`).
 3. :func:`shift_trace_from_sketch` -- ``(1/r) tr(Xbar Ybar_k^T)``.
 
 :func:`shift_trace` runs the three phases with probes
@@ -47,10 +48,8 @@ Shape conventions (``d = len(offsets[0])`` is the grid dimension, 1 to 3):
 
 References
 ----------
-Hutchinson, "A stochastic estimator of the trace of the influence matrix for
-Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18 (1989).
-Louboutin, Herrmann et al., "Low-memory stochastic backpropagation with
-multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
+with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 """
 
 from __future__ import annotations
@@ -61,18 +60,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import check_finite, device_of
 from ._shift_common import (
+    as_axes,
     as_offsets,
     check_arrays,
     check_entries,
     check_fields,
+    check_finite_sum,
     check_num_probes,
     check_probes,
     lead_and_grid,
 )
+from .backend import check_positive_int, device_of
+from .kernels import _dispatch
 from .kernels import reference as _reference
-from .kernels._dispatch import CUDA, NUMBA, kernel_backend
 from .random import draw_probes
 
 __all__ = [
@@ -91,36 +92,57 @@ _EXACT_CHUNK = 1 << 21
 
 
 def _sketch_body(xp: Any, X: Any, Z: Any, lead: tuple[int, ...]) -> Any:
-    rows = math.prod(lead)
-    Xbar = xp.reshape(X, (rows, Z.shape[0])) @ Z
-    return xp.reshape(Xbar, (*lead, Z.shape[1]))
+    N, r = Z.shape[-2], Z.shape[-1]
+    if Z.ndim == 2:
+        # (Z^T X^T)^T: the long grid axis is the GEMM's inner dimension
+        X2 = xp.reshape(X, (math.prod(lead), N))
+        Xbar = xp.permute_dims(xp.matmul(xp.permute_dims(Z, (1, 0)),
+                                         xp.permute_dims(X2, (1, 0))), (1, 0))
+        return xp.reshape(Xbar, (*lead, r))
+    G = Z.shape[0]  # one probe set per entry of the last lead axis
+    X3 = xp.reshape(X, (math.prod(lead[:-1]), G, N))
+    proj = xp.matmul(xp.permute_dims(Z, (0, 2, 1)), xp.permute_dims(X3, (1, 2, 0)))  # (G, r, P)
+    return xp.reshape(xp.permute_dims(proj, (2, 0, 1)), (*lead, r))
 
 
 def _correlate_body(xp: Any, Y: Any, Z: Any, offs: np.ndarray, lead: tuple[int, ...],
-                    grid: tuple[int, ...], parallel: bool) -> Any:
-    grid3 = (1,) * (3 - len(grid)) + grid
+                    out_grid: tuple[int, ...], in_grid: tuple[int, ...],
+                    stride: tuple[int, ...], parallel: bool) -> Any:
+    d = len(out_grid)
+    pad = (1,) * (3 - d)
     offs3 = np.zeros((offs.shape[0], 3), dtype=np.int64)
-    offs3[:, 3 - len(grid):] = offs
-    Y4 = xp.reshape(Y, (math.prod(lead), *grid3))
-    backend = kernel_backend(xp)
-    if backend == NUMBA:
+    offs3[:, 3 - d:] = offs
+    opts = dict(grid=pad + tuple(in_grid), stride=pad + tuple(stride))
+    if Z.ndim == 2:
+        Yc = xp.reshape(Y, (math.prod(lead), *pad, *out_grid))
+    else:
+        Yc = xp.reshape(Y, (math.prod(lead[:-1]), lead[-1], *pad, *out_grid))
+    views = _dispatch.host_views(Yc, Z)
+    if views is not None:
         from .kernels import cpu_shift
 
-        out = cpu_shift.shift_correlate(Y4, Z, offs3, parallel=parallel)
-    elif backend == CUDA:
+        out = cpu_shift.shift_correlate(*views, offs3, parallel=parallel, **opts)
+        out = _dispatch.from_host_view(out, xp, Y)
+    elif _dispatch.cuda_arrays(Yc, Z):
         from .kernels import gpu_shift
 
-        out = gpu_shift.shift_correlate(Y4, Z, offs3)
+        out = gpu_shift.shift_correlate(Yc, Z, offs3, **opts)
     else:
-        out = _reference.shift_correlate(Y4, Z, offs3)
-    return xp.reshape(out, (*lead, offs.shape[0], Z.shape[1]))
+        out = _reference.shift_correlate(Yc, Z, offs3, **opts)
+    return xp.reshape(out, (*lead, offs.shape[0], Z.shape[-1]))
 
 
-def _from_sketch_body(xp: Any, Xbar: Any, Ybar: Any) -> Any:
-    """(batch, c_in, r) x (batch, c_out, K, r) -> (c_out, c_in, K)."""
-    r = Xbar.shape[-1]
-    est = xp.tensordot(Ybar, Xbar, axes=([0, 3], [0, 2]))  # (c_out, K, c_in)
-    return xp.permute_dims(est, (0, 2, 1)) / r
+def _from_sketch_body(xp: Any, Xbar: Any, Ybar: Any, groups: int) -> Any:
+    """(batch, c_in, r) x (batch, c_out, K, r) -> (c_out, c_in / groups, K)."""
+    batch, c_in, r = Xbar.shape
+    c_out, K = Ybar.shape[1], Ybar.shape[2]
+    cig, cog = c_in // groups, c_out // groups
+    Yg = xp.reshape(Ybar, (batch, groups, cog * K, r))
+    Yg = xp.reshape(xp.permute_dims(Yg, (1, 2, 0, 3)), (groups, cog * K, batch * r))
+    Xg = xp.reshape(Xbar, (batch, groups, cig, r))
+    Xg = xp.reshape(xp.permute_dims(Xg, (1, 0, 3, 2)), (groups, batch * r, cig))
+    est = xp.reshape(xp.matmul(Yg, Xg), (groups, cog, K, cig))
+    return xp.reshape(xp.permute_dims(est, (0, 1, 3, 2)), (c_out, cig, K)) / r
 
 
 def _exact_body(xp: Any, X: Any, Y: Any, offs: np.ndarray, batch: int, c_in: int,
@@ -152,22 +174,26 @@ def _finish(xp: Any, est: Any, channel_form: bool) -> Any:
 
 
 def kernel_offsets(kernel_size: int | Sequence[int], /, *,
-                   padding: int | Sequence[int] | None = None) -> tuple[tuple[int, ...], ...]:
-    """Grid offsets of the taps of a stride-1 convolution kernel, in C order.
+                   padding: int | Sequence[int] | None = None,
+                   dilation: int | Sequence[int] = 1) -> tuple[tuple[int, ...], ...]:
+    """Grid offsets of the taps of a convolution kernel, in C order.
 
-    Tap ``(i_1, ..., i_d)`` of a kernel with ``padding`` ``p`` reads the input
-    at ``x + i - p``, so its offset is ``i - p``. With these offsets,
-    ``shift_trace_exact(X, dY, offsets)`` reshaped to
-    ``(c_out, c_in, *kernel_size)`` is the weight gradient of a
-    cross-correlation layer (``torch.nn.Conv{d}d``) whose output grid equals its
-    input grid (``2 p = size - 1``).
+    Tap ``(i_1, ..., i_d)`` of a kernel with ``padding`` ``p`` and dilation
+    ``q`` reads the input at ``s x + q i - p``, so its offset is ``q i - p``.
+    With these offsets ``shift_trace_exact(X, dY, offsets)``, reshaped to
+    ``(c_out, c_in, *kernel_size)``, is the weight gradient of a stride-1
+    ``torch.nn.Conv{d}d`` whose output grid equals its input grid; with
+    ``shift_correlate(..., stride=s, grid=...)`` any stride.
 
     Parameters
     ----------
     kernel_size : int or sequence of int
         Kernel extent per grid axis (1 to 3 axes).
     padding : int or sequence of int, optional
-        Zero padding per axis; ``size // 2`` by default ("same" for odd sizes).
+        Zero padding before each axis; ``size // 2`` by default ("same" for
+        odd sizes, dilation 1).
+    dilation : int or sequence of int
+        Spacing of the taps.
 
     Returns
     -------
@@ -177,15 +203,9 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     Raises
     ------
     ValueError
-        For non-positive sizes, negative padding, or mismatched lengths.
+        Non-positive sizes or dilations, negative padding, mismatched lengths.
     TypeError
-        For non-integer entries.
-
-    References
-    ----------
-    Louboutin et al., "Low-memory stochastic backpropagation with
-    multi-channel randomized trace estimation", arXiv:2106.06998 (2021): the
-    weight gradient of tap ``k`` is ``tr(X Y^T T_k)`` with these offsets.
+        Non-integer entries.
 
     Examples
     --------
@@ -194,20 +214,20 @@ def kernel_offsets(kernel_size: int | Sequence[int], /, *,
     ((-1,), (0,), (1,))
     >>> kernel_offsets((2, 3), padding=(0, 1))
     ((0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
+    >>> kernel_offsets(3, padding=2, dilation=2)
+    ((-2,), (0,), (2,))
     """
     sizes = (kernel_size,) if isinstance(kernel_size, numbers.Integral) else tuple(kernel_size)
     if not 1 <= len(sizes) <= 3:
         raise ValueError(f"kernel_size must have 1 to 3 entries, got {len(sizes)}")
-    check_entries(sizes, kernel_size, "kernel_size", 1)
+    sizes = check_entries(sizes, kernel_size, "kernel_size", 1)
+    dil = as_axes(dilation, len(sizes), "dilation", 1)
     if padding is None:
-        pads = tuple(int(s) // 2 for s in sizes)
+        pads = tuple(s // 2 for s in sizes)
     else:
-        pads = (padding,) * len(sizes) if isinstance(padding, numbers.Integral) else tuple(padding)
-        if len(pads) != len(sizes):
-            raise ValueError(f"padding must have {len(sizes)} entries, got {padding!r}")
-        check_entries(pads, padding, "padding", 0)
+        pads = as_axes(padding, len(sizes), "padding", 0)
     return tuple(
-        tuple(int(i) - int(p) for i, p in zip(idx, pads)) for idx in np.ndindex(*sizes)
+        tuple(q * i - p for i, p, q in zip(idx, pads, dil)) for idx in np.ndindex(*sizes)
     )
 
 
@@ -235,15 +255,10 @@ def shift_trace_exact(X: Any, Y: Any, offsets: Any, /) -> Any:
     Raises
     ------
     ValueError
-        Mismatched grids, batch sizes or layouts, offsets of inconsistent
-        length, non-finite values, mixed devices.
+        Mismatched grids (e.g. offsets with one entry too many), batch sizes or
+        layouts, offsets of inconsistent length, non-finite values, mixed devices.
     TypeError
         Non-array input, mixed backends, integer/float16 input, mixed dtypes.
-
-    References
-    ----------
-    Louboutin et al., "Low-memory stochastic backpropagation with
-    multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -259,34 +274,35 @@ def shift_trace_exact(X: Any, Y: Any, offsets: Any, /) -> Any:
     return _finish(xp, est, channel_form)
 
 
-def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int) -> Any:
+def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int, check_finite: bool = True) -> Any:
     """Forward phase: the probe sketch ``Xbar = Z^T X`` of fields on a grid.
 
     Parameters
     ----------
     X : array, shape ``(*lead, *grid)``
         The last ``grid_ndim`` axes are the grid (``N`` points in C order).
-    Z : array, shape ``(N, r)``
-        Probes, e.g. ``randla.random.draw_probes(kind, N, r, rng=seed, ...)``;
-        same namespace, device and dtype as ``X``.
+    Z : array, shape ``(N, r)`` or ``(C, N, r)``
+        Probes, e.g. ``randla.random.draw_probes(kind, N, r, rng=seed, ...)``,
+        shared by all of ``X``, or one set per entry of the last lead axis of
+        ``X`` (``C = lead[-1]``: per-channel probes). Same namespace, device
+        and dtype as ``X``.
     grid_ndim : int
         1, 2 or 3.
+    check_finite : bool
+        Reject NaN and infinity (one pass over ``X`` and ``Z``); callers that
+        validated already pass False.
 
     Returns
     -------
     array, shape ``(*lead, r)``
-        ``Xbar[..., j] = sum_x X[..., x] Z[x, j]``.
+        ``Xbar[..., c, j] = sum_x X[..., c, x] Z[(c,) x, j]``.
 
     Raises
     ------
     ValueError
-        ``Z`` not of shape ``(N, r)``, bad ``grid_ndim``, non-finite values.
+        ``Z`` of the wrong shape, bad ``grid_ndim``, non-finite values.
     TypeError
         Mixed backends or dtypes, integer/float16 input.
-
-    References
-    ----------
-    Louboutin et al. (2021), forward pass of the probed convolution.
 
     Examples
     --------
@@ -299,33 +315,45 @@ def sketch_grid(X: Any, Z: Any, /, *, grid_ndim: int) -> Any:
     (2, 3, 6)
     """
     xp = check_arrays(X=X, Z=Z)
-    if not isinstance(grid_ndim, numbers.Integral) or not 1 <= grid_ndim <= 3:
-        raise ValueError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
-    lead, grid = lead_and_grid(X, "X", int(grid_ndim))
-    check_probes(Z, grid)
-    check_finite(X, "X")
-    check_finite(Z, "Z")
+    grid_ndim = check_positive_int(grid_ndim, "grid_ndim")
+    if grid_ndim > 3:
+        raise ValueError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim}")
+    lead, grid = lead_and_grid(X, "X", grid_ndim)
+    check_probes(Z, grid, lead, "X")
+    if check_finite:
+        check_finite_sum(X, "X")
+        check_finite_sum(Z, "Z")
     return _sketch_body(xp, X, Z, lead)
 
 
-def shift_correlate(Y: Any, Z: Any, offsets: Any, /, *, parallel: bool = False) -> Any:
+def shift_correlate(
+    Y: Any, Z: Any, offsets: Any, /, *, grid: Any = None, stride: Any = 1,
+    parallel: bool = False, check_finite: bool = True,
+) -> Any:
     """Backward phase: shifted probes correlated with ``Y``, ``Ybar_k = Y^T T_k Z``.
 
-    ``Ybar[..., k, j] = sum_x Y[..., x] Z[x + offsets[k], j]``, zero where
-    ``x + offsets[k]`` leaves the grid. NumPy arrays run the Numba kernel,
-    CuPy arrays the CUDA kernel, other backends the array-API reference
-    (one matrix product per offset).
+    ``Ybar[..., k, j] = sum_x Y[..., x] Z[s x + offsets[k], j]``, zero where
+    ``s x + offsets[k]`` leaves the probes' grid. Host arrays (NumPy, CPU
+    torch, ...) run a Numba kernel, CUDA arrays a numba.cuda kernel, others
+    the array-API reference (one matrix product per offset).
 
     Parameters
     ----------
-    Y : array, shape ``(*lead, *grid)``
+    Y : array, shape ``(*lead, *out_grid)``
         The last ``d = len(offsets[0])`` axes are the grid.
-    Z : array, shape ``(N, r)``
-        The probes used by :func:`sketch_grid`; same namespace, device, dtype.
+    Z : array, shape ``(N, r)`` or ``(C, N, r)``
+        Probes on ``grid`` (``N`` points), shared or one set per entry of the
+        last lead axis of ``Y`` (``C = lead[-1]``), as in :func:`sketch_grid`.
     offsets : sequence of tuple of int
         ``K`` offsets of length ``d`` (1 to 3).
+    grid : sequence of int, optional
+        The grid of ``Z``; ``Y``'s grid by default.
+    stride : int or sequence of int
+        ``s`` per axis (a strided convolution's stride).
     parallel : bool
-        NumPy only: the multi-threaded (``prange``) Numba kernel.
+        Host arrays only: the multi-threaded (``prange``) Numba kernel.
+    check_finite : bool
+        Reject NaN and infinity in ``Y`` and ``Z``.
 
     Returns
     -------
@@ -334,13 +362,9 @@ def shift_correlate(Y: Any, Z: Any, offsets: Any, /, *, parallel: bool = False) 
     Raises
     ------
     ValueError
-        ``Z`` not of shape ``(N, r)``, bad offsets, non-finite values.
+        ``Z`` of the wrong shape, bad offsets, grid or stride, non-finite values.
     TypeError
         Mixed backends or dtypes, integer/float16 input.
-
-    References
-    ----------
-    Louboutin et al. (2021), backward pass of the probed convolution.
 
     Examples
     --------
@@ -354,14 +378,18 @@ def shift_correlate(Y: Any, Z: Any, offsets: Any, /, *, parallel: bool = False) 
     """
     xp = check_arrays(Y=Y, Z=Z)
     offs = as_offsets(offsets)
-    lead, grid = lead_and_grid(Y, "Y", offs.shape[1])
-    check_probes(Z, grid)
-    check_finite(Y, "Y")
-    check_finite(Z, "Z")
-    return _correlate_body(xp, Y, Z, offs, lead, grid, bool(parallel))
+    d = offs.shape[1]
+    lead, out_grid = lead_and_grid(Y, "Y", d)
+    in_grid = out_grid if grid is None else as_axes(grid, d, "grid", 1)
+    strides = as_axes(stride, d, "stride", 1)
+    check_probes(Z, in_grid, lead, "Y")
+    if check_finite:
+        check_finite_sum(Y, "Y")
+        check_finite_sum(Z, "Z")
+    return _correlate_body(xp, Y, Z, offs, lead, out_grid, in_grid, strides, bool(parallel))
 
 
-def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /) -> Any:
+def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /, *, groups: int = 1) -> Any:
     """Combine the phases: ``(1/r) sum_{b, j} Xbar[b, i, j] Ybar[b, o, k, j]``.
 
     Parameters
@@ -371,22 +399,22 @@ def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /) -> Any:
     Ybar : array
         From :func:`shift_correlate`: ``(batch, c_out, K, r)``, ``(batch, K, r)``
         or ``(K, r)`` (one more axis than ``Xbar``).
+    groups : int
+        Channel layout only: output channel ``o`` pairs with the input
+        channels of its group (a grouped convolution), ``c_in`` and ``c_out``
+        multiples of ``groups``.
 
     Returns
     -------
     array
-        ``(c_out, c_in, K)`` for the channel layout, ``(K,)`` otherwise.
+        ``(c_out, c_in / groups, K)`` for the channel layout, ``(K,)`` otherwise.
 
     Raises
     ------
     ValueError
-        Inconsistent shapes.
+        Inconsistent shapes or ``groups``.
     TypeError
         Mixed backends or dtypes, integer/float16 input.
-
-    References
-    ----------
-    Louboutin et al. (2021), eq. for ``delta w_i = (1/r) tr(Xbar Ybar^T)``.
 
     Examples
     --------
@@ -412,14 +440,18 @@ def shift_trace_from_sketch(Xbar: Any, Ybar: Any, /) -> Any:
     if Xbar.ndim >= 2 and Xbar.shape[0] != Ybar.shape[0]:
         raise ValueError(f"Xbar and Ybar must have the same batch size, got "
                          f"{Xbar.shape[0]} and {Ybar.shape[0]}")
+    groups = check_positive_int(groups, "groups")
     channel_form = Xbar.ndim == 3
     r = int(Xbar.shape[-1])
     batch = int(Xbar.shape[0]) if Xbar.ndim >= 2 else 1
     c_in = int(Xbar.shape[1]) if channel_form else 1
     c_out = int(Ybar.shape[1]) if channel_form else 1
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"groups={groups} must divide the channels of Xbar ({c_in}) and "
+                         f"Ybar ({c_out})")
     K = int(Ybar.shape[-2])
     est = _from_sketch_body(xp, xp.reshape(Xbar, (batch, c_in, r)),
-                            xp.reshape(Ybar, (batch, c_out, K, r)))
+                            xp.reshape(Ybar, (batch, c_out, K, r)), groups)
     return _finish(xp, est, channel_form)
 
 
@@ -451,7 +483,7 @@ def shift_trace(
         Seed of the probes; the same seed gives the same estimate on NumPy,
         torch and array_api_strict (probes drawn on the host).
     parallel : bool
-        NumPy only: multi-threaded Numba correlation kernel.
+        Host arrays only: multi-threaded Numba correlation kernel.
     native : bool
         Draw the probes on the device with the backend's generator.
 
@@ -463,15 +495,11 @@ def shift_trace(
     Raises
     ------
     ValueError
-        Mismatched shapes, bad offsets, ``num_probes < 1`` (or ``> N`` for
-        orthonormal/srft), unknown ``probe``, non-finite values, mixed devices.
+        Mismatched shapes, offsets with the wrong number of entries,
+        ``num_probes < 1`` (or ``> N`` for orthonormal/srft), unknown ``probe``,
+        non-finite values, mixed devices.
     TypeError
         Mixed backends or dtypes, integer/float16 input.
-
-    References
-    ----------
-    Hutchinson (1989); Louboutin et al., "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -494,5 +522,6 @@ def shift_trace(
     Z = draw_probes(probe, N, r, rng=rng, xp=xp, dtype=X.dtype, device=device_of(X),
                     native=native)
     Xbar = _sketch_body(xp, X, Z, (batch, c_in))
-    Ybar = _correlate_body(xp, Y, Z, offs, (batch, c_out), grid, bool(parallel))
-    return _finish(xp, _from_sketch_body(xp, Xbar, Ybar), channel_form)
+    Ybar = _correlate_body(xp, Y, Z, offs, (batch, c_out), grid, grid, (1,) * len(grid),
+                           bool(parallel))
+    return _finish(xp, _from_sketch_body(xp, Xbar, Ybar, 1), channel_form)

@@ -363,3 +363,108 @@ def test_native_probes_exact_at_full_rank(xp, to_xp):
                       probe="orthonormal", rng=3, native=True)
     np.testing.assert_allclose(to_host(got), brute_force(Xc, Yc, [(0, 1), (1, -1)]),
                                rtol=1e-10, atol=1e-10)
+
+
+# -- strided / per-channel phases (the primitives under randla.apps.xconv) ------------
+
+
+def brute_force_correlate(Y, Z, offsets, grid, stride):
+    """Ybar[.., k, j] = sum_x Y[.., x] Z[(c,) s x + k, j] by loops over the output grid."""
+    d = len(grid)
+    out_grid = Y.shape[Y.ndim - d:]
+    lead = Y.shape[:Y.ndim - d]
+    r = Z.shape[-1]
+    Zg = Z.reshape(Z.shape[:-2] + tuple(grid) + (r,))
+    out = np.zeros(lead + (len(offsets), r))
+    for kk, k in enumerate(offsets):
+        for x in np.ndindex(*out_grid):
+            e = tuple(s * a + b for s, a, b in zip(stride, x, k))
+            if all(0 <= c < n for c, n in zip(e, grid)):
+                y = Y[(Ellipsis,) + x][..., None]                  # (*lead, 1)
+                z = Zg[(slice(None),) * (Z.ndim - 2) + e]           # (r,) or (C, r)
+                out[..., kk, :] += y * z
+    return out
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["shared", "per_channel"])
+@pytest.mark.parametrize("out_grid, grid, stride, offsets", [
+    ((6,), (13,), (2,), [(-2,), (0,), (3,), (13,)]),
+    ((3, 4), (7, 9), (2, 2), [(-1, 0), (0, 2), (2, -3)]),
+    ((2, 3, 2), (4, 7, 5), (2, 3, 2), [(0, 0, 0), (1, -1, 2), (-2, 2, 1)]),
+    ((4, 5), (4, 5), (1, 1), [(0, 1), (-1, -1)]),
+])
+def test_correlate_strided_matches_brute_force(xp, to_xp, per_channel, out_grid, grid, stride,
+                                               offsets):
+    rng = np.random.default_rng(len(out_grid))
+    Y = rng.standard_normal((2, 3) + out_grid)
+    N = math.prod(grid)
+    Z = rng.standard_normal((3, N, 2) if per_channel else (N, 5))
+    got = shift_correlate(to_xp(Y), to_xp(Z), offsets, grid=grid, stride=stride)
+    np.testing.assert_allclose(to_host(got), brute_force_correlate(Y, Z, offsets, grid, stride),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_correlate_reference_path_matches_kernel(xp, to_xp, monkeypatch):
+    """The array-API reference (arrays without a kernel) equals the kernel path."""
+    from randla.kernels import _dispatch
+
+    rng = np.random.default_rng(4)
+    Y, Z = rng.standard_normal((2, 3, 3, 4)), rng.standard_normal((3, 63, 2))
+    offsets = [(0, 1), (2, -1)]
+    kernel = to_host(shift_correlate(to_xp(Y), to_xp(Z), offsets, grid=(7, 9), stride=2))
+    monkeypatch.setattr(_dispatch, "host_views", lambda *a: None)
+    monkeypatch.setattr(_dispatch, "cuda_arrays", lambda *a: False)
+    ref = to_host(shift_correlate(to_xp(Y), to_xp(Z), offsets, grid=(7, 9), stride=2))
+    np.testing.assert_allclose(ref, kernel, rtol=1e-12, atol=1e-12)
+
+
+def test_sketch_grid_per_channel_probes(xp, to_xp):
+    rng = np.random.default_rng(5)
+    X, Z = rng.standard_normal((4, 3, 5, 2)), rng.standard_normal((3, 10, 2))
+    got = to_host(sketch_grid(to_xp(X), to_xp(Z), grid_ndim=2))
+    np.testing.assert_allclose(got, np.einsum("bcn,cnj->bcj", X.reshape(4, 3, 10), Z),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_from_sketch_groups_is_block_diagonal(xp, to_xp):
+    rng = np.random.default_rng(6)
+    Xbar, Ybar = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 6, 2, 5))
+    full = np.einsum("bij,bokj->oik", Xbar, Ybar) / 5
+    got = to_host(shift_trace_from_sketch(to_xp(Xbar), to_xp(Ybar), groups=2))
+    assert got.shape == (6, 2, 2)
+    np.testing.assert_allclose(got[:3], full[:3, :2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[3:], full[3:, 2:], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="groups=3"):
+        shift_trace_from_sketch(to_xp(Xbar), to_xp(Ybar), groups=3)
+
+
+def test_kernel_offsets_dilation():
+    assert kernel_offsets(3, padding=2, dilation=2) == ((-2,), (0,), (2,))
+    assert kernel_offsets((2, 2), padding=0, dilation=(1, 3)) == ((0, 0), (0, 3), (1, 0), (1, 3))
+    with pytest.raises(ValueError, match="dilation"):
+        kernel_offsets(3, dilation=0)
+
+
+def test_errors_offsets_of_the_wrong_dimension_name_the_offsets():
+    X, Y = _fields()                                # (2, 3, 4, 5) and (2, 1, 4, 5): 2-D grid
+    for fn in (shift_trace_exact, lambda *a: shift_trace(*a, num_probes=2, rng=0)):
+        with pytest.raises(ValueError, match="offsets have 3 entries"):
+            fn(X, Y, [(0, 0, 1)])
+    Z = draw_probes("gaussian", 20, 3, rng=0)
+    with pytest.raises(ValueError, match="offsets"):
+        shift_correlate(Y[0, 0], Z, [(0, 0, 1)])
+
+
+def test_errors_strided_phases():
+    Y = np.zeros((2, 3, 4))
+    Z = draw_probes("gaussian", 63, 2, rng=0)
+    with pytest.raises(ValueError, match="stride"):
+        shift_correlate(Y, Z, [(0, 0)], grid=(7, 9), stride=(2,))
+    with pytest.raises(ValueError, match="stride"):
+        shift_correlate(Y, Z, [(0, 0)], grid=(7, 9), stride=0)
+    with pytest.raises(ValueError, match="grid"):
+        shift_correlate(Y, Z, [(0, 0)], grid=(7, 8))
+    with pytest.raises(ValueError, match="probe sets"):
+        shift_correlate(Y, np.zeros((3, 63, 2)), [(0, 0)], grid=(7, 9))
+    with pytest.raises(ValueError, match="probe sets"):
+        sketch_grid(np.zeros((2, 3, 10)), np.zeros((2, 10, 2)), grid_ndim=1)

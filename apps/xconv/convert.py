@@ -51,11 +51,6 @@ class LayerReport:
         Bytes kept for backward by the original and by the converted layer
         (parameters excluded), for ``example_input``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv import LayerReport
@@ -83,20 +78,18 @@ class LayerReport:
 class ConversionReport:
     """Per-layer outcome of :func:`convert_net`; ``str()`` gives a table.
 
-    Bytes are per layer: a storage shared by two layers (a ReLU output that is
-    also the next convolution's input) counts for each of them, so the totals
-    over-state what the whole network keeps; :class:`SavedTensorMeter` measures
-    the network (each storage once).
+    Per-layer bytes count a storage shared by two layers (a ReLU output that is
+    also the next convolution's input) for each of them; the summary line gives
+    what the whole network stores for backward, measured with
+    :class:`SavedTensorMeter` (each storage once, parameters excluded).
 
     Attributes
     ----------
     layers : tuple of LayerReport
         One entry per inspected layer, in module order.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
+    measured_before, measured_after : int or None
+        Bytes the network stores for backward for ``example_input``, before
+        and after conversion (None without ``example_input``).
 
     Examples
     --------
@@ -109,6 +102,8 @@ class ConversionReport:
     """
 
     layers: tuple[LayerReport, ...]
+    measured_before: int | None = None
+    measured_after: int | None = None
 
     @property
     def converted(self) -> list[str]:
@@ -137,8 +132,11 @@ class ConversionReport:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                  for row in rows]
-        lines.append(f"saved for backward: {self.saved_bytes / 2**20:.3f} MiB of "
-                     f"{self.exact_bytes / 2**20:.3f} MiB")
+        if self.measured_before is not None and self.measured_after is not None:
+            lines.append(f"stored for backward: before {fmt(self.measured_before)} MiB, "
+                         f"after {fmt(self.measured_after)} MiB (measured)")
+        else:
+            lines.append("stored for backward: not measured (pass example_input)")
         return "\n".join(lines)
 
 
@@ -159,11 +157,6 @@ class SavedTensorMeter:
     ----------
     records : list of (shape, dtype, nbytes)
         One entry per packed tensor, in packing order (excluded ones omitted).
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -241,6 +234,28 @@ def _record_inputs(model: nn.Module, example_input: Any, kinds: tuple[type, ...]
     return seen
 
 
+def _measure(model: nn.Module, example_input: Any) -> int:
+    """Bytes stored for backward by one training-mode forward pass (each storage
+    once, parameters excluded); buffers, training flags and torch's RNG state
+    are restored, so the measurement leaves no trace."""
+    args = tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    modes = {m: m.training for m in model.modules()}
+    try:
+        model.train()
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            with SavedTensorMeter(exclude=model.parameters()) as meter:
+                out = model(*args)
+            del out
+    finally:
+        with torch.no_grad():
+            for buf, saved in buffers:
+                buf.copy_(saved)
+        for module, mode in modes.items():
+            module.training = mode
+    return meter.nbytes
+
+
 def convert_net(
     model: nn.Module, num_probes: int, *, probe: str = "gaussian", mode: str = "multi_channel",
     native: bool = True, auto_exact: bool = True, relu: bool = False, rng: Any = None,
@@ -283,11 +298,6 @@ def convert_net(
     ValueError
         ``num_probes < 0``, unknown ``probe`` or ``mode``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> import torch
@@ -307,6 +317,7 @@ def convert_net(
     kinds: tuple[type, ...] = tuple(_TARGET) + ((nn.ReLU,) if relu else ())
     seen = (_record_inputs(model, example_input, kinds + (BitReLU,) + tuple(_TARGET.values()))
             if example_input is not None else {})
+    before = _measure(model, example_input) if example_input is not None else None
     gen = as_generator(rng)
     reports = []
     for name, module in model.named_modules():
@@ -345,4 +356,5 @@ def convert_net(
         target.from_conv(module, num_probes=num_probes, probe=probe, mode=mode, native=native,
                          auto_exact=auto_exact, rng=seed_from(gen))
         reports.append(LayerReport(name, kind, True, reason, shape, exact, probed))
-    return ConversionReport(tuple(reports))
+    after = _measure(model, example_input) if example_input is not None else None
+    return ConversionReport(tuple(reports), before, after)

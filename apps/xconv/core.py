@@ -18,15 +18,15 @@ Cost of the backward pass (``B`` batch, ``C``/``C_o`` channels, ``K`` taps,
 * ``multi_channel``: ``r B C_o N_o`` (``H = Xs^T dY``) + ``max(r, C) C_o K N_o``
   (correlate ``H`` with the probes) -- a win when ``r < C K`` and ``r << B``.
 
-Both correlations go through :func:`randla.apps.xconv.exact.correlate`, i.e.
-a native ``conv*d_weight`` call for torch tensors.
+Both phases are the core's shift-probe primitives: :func:`randla.sketch_grid`
+forward, :func:`randla.shift_correlate` (a Numba kernel on host arrays, NumPy
+and CPU torch alike; numba.cuda on CUDA arrays) and
+:func:`randla.shift_trace_from_sketch` backward.
 
 References
 ----------
 Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
 with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-Hutchinson, "A stochastic estimator of the trace of the influence matrix for
-Laplacian smoothing splines", Comm. Stat. Sim. Comp. 18 (1989).
 """
 
 from __future__ import annotations
@@ -38,11 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from randla.backend import check_float, device_of, from_host, namespace, nbytes
+from randla.backend import (
+    check_float, check_positive_int, device_of, from_host, namespace, nbytes,
+)
 from randla.random import seed_from
+from randla.shift import kernel_offsets, shift_correlate, shift_trace_from_sketch, sketch_grid
 
-from .exact import check_conv_input, check_conv_pair, correlate
-from .geometry import conv_geometry
+from .exact import check_conv_input, check_conv_pair, check_finite_sum
+from .geometry import ConvGeometry, conv_geometry
 from .probes import ProbeLayout, draw_conv_probes, probe_layout
 
 __all__ = ["InputSketch", "sketch_input", "weight_grad"]
@@ -66,11 +69,6 @@ class InputSketch:
         ``(batch, channels, *spatial)`` of the sketched input.
     native : bool
         Probes drawn with the backend's own generator (see :mod:`randla.random`).
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -103,27 +101,37 @@ class InputSketch:
 
 def _seed(rng: Any) -> int:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if int(rng) < 0:
-            raise ValueError(f"rng seed must be non-negative, got {rng}")
-        return int(rng)
+        return check_positive_int(rng, "rng seed", minimum=0)
     return seed_from(rng)
+
+
+def _probes(xp: Any, layout: ProbeLayout, probe: str, seed: int, native: bool, dtype: Any,
+            device: Any) -> Any:
+    """The probes as :mod:`randla.shift` takes them: ``(N, r)`` shared by all
+    channels (``per_channel``) or ``(C, N, m)`` one block per channel."""
+    Z = draw_conv_probes(layout, probe, seed, xp=xp, dtype=dtype, device=device, native=native)
+    if layout.mode == "per_channel":
+        return xp.permute_dims(Z, (1, 0))
+    if layout.mode == "dense":
+        return Z                                    # (r, C, N), rearranged by the caller
+    return xp.permute_dims(Z, (0, 2, 1))
 
 
 def _sketch_body(xp: Any, X: Any, layout: ProbeLayout, probe: str, seed: int,
                  native: bool) -> Any:
-    batch, channels = X.shape[0], X.shape[1]
-    n, r = layout.num_pixels, layout.num_probes
+    batch = X.shape[0]
     dev = device_of(X)
-    Z = draw_conv_probes(layout, probe, seed, xp=xp, dtype=X.dtype, device=dev, native=native)
-    X3 = xp.reshape(X, (batch, channels, n))
-    # probes as rows, X transposed: Z X^T has the long pixel axis inside the GEMM,
-    # which BLAS handles far better than X Z for a handful of probes
+    Z = _probes(xp, layout, probe, seed, native, X.dtype, dev)
+    if layout.mode == "dense":  # the joint (channel, pixel) space is the grid
+        joint = layout.num_channels * layout.num_pixels
+        Zj = xp.permute_dims(xp.reshape(Z, (layout.num_probes, joint)), (1, 0))
+        return sketch_grid(xp.reshape(X, (batch, joint)), Zj, grid_ndim=1, check_finite=False)
+    proj = sketch_grid(X, Z, grid_ndim=X.ndim - 2, check_finite=False)  # (B, C, r or m)
     if layout.mode == "per_channel":
-        proj = xp.matmul(Z, xp.permute_dims(xp.reshape(X3, (batch * channels, n)), (1, 0)))
-        return xp.reshape(xp.permute_dims(proj, (1, 0)), (batch, channels, r))
-    m, cols = layout.slots_per_channel, layout.slots_per_column
-    proj = xp.matmul(Z, xp.permute_dims(X3, (1, 2, 0)))           # (C, m, B)
-    proj = xp.reshape(xp.permute_dims(proj, (2, 0, 1)), (batch, channels * m))
+        return proj
+    # multi_channel: scale each channel's block and place it in its sketch columns
+    r, cols = layout.num_probes, layout.slots_per_column
+    proj = xp.reshape(proj, (batch, layout.num_channels * layout.slots_per_channel))
     scales = from_host(layout.slot_scales().reshape(-1), xp, dtype=X.dtype, device=dev)
     proj = xp.concat([proj * scales, xp.zeros((batch, 1), dtype=X.dtype, device=dev)], axis=1)
     index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
@@ -131,17 +139,6 @@ def _sketch_body(xp: Any, X: Any, layout: ProbeLayout, probe: str, seed: int,
     if cols == 1:
         return gathered
     return xp.sum(xp.reshape(gathered, (batch, r, cols)), axis=2)
-
-
-def _check_num_probes(num_probes: Any) -> int:
-    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
-        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
-    if num_probes < 1:
-        raise ValueError(
-            f"num_probes must be >= 1, got {num_probes} (the exact gradient is "
-            "conv_weight_grad; the torch layers take num_probes=0 to mean exact)"
-        )
-    return int(num_probes)
 
 
 def sketch_input(
@@ -158,9 +155,10 @@ def sketch_input(
         Sketch columns ``r >= 1``.
     probe : {"gaussian", "rademacher", "orthonormal", "sphere", "srft"}
         Probe distribution (all with ``E[z z^T] = I``).
-    mode : {"multi_channel", "per_channel"}
+    mode : {"multi_channel", "per_channel", "dense"}
         ``"multi_channel"`` keeps ``batch * r`` numbers (disjoint column
-        blocks per channel); ``"per_channel"`` keeps ``batch * channels * r``
+        blocks per channel); ``"dense"`` keeps ``batch * r`` with every
+        channel seeing every column; ``"per_channel"`` keeps ``batch * channels * r``
         with ``r`` probes per channel. See :mod:`randla.apps.xconv.probes`.
     rng : int, numpy.random.Generator or None
         An int is the probe seed itself; otherwise a seed is drawn from it.
@@ -203,11 +201,6 @@ def sketch_input(
     ``sum_{c'} ||sum_b X[b, c'] (S_k^T dY[b, o])^T||_F^2`` over the channels
     ``c'`` sharing the column. Derivations: :mod:`randla.apps.xconv.probes`.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> import numpy as np
@@ -219,52 +212,59 @@ def sketch_input(
     """
     xp = namespace(X=X)
     check_conv_input(X)
-    num_probes = _check_num_probes(num_probes)
+    num_probes = check_positive_int(num_probes, "num_probes")
+    check_finite_sum(X, "X")
     layout = probe_layout(mode, num_probes, X.shape[1], math.prod(X.shape[2:]), probe=probe)
     seed = _seed(rng)
     values = _sketch_body(xp, X, layout, probe, seed, bool(native))
     return InputSketch(values, seed, num_probes, probe, mode, tuple(X.shape), bool(native))
 
 
-def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: Any,
-                      *, native_correlate: bool = True) -> Any:
+def _offsets(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
+    return kernel_offsets(geom.kernel_size, padding=geom.pad_lo, dilation=geom.dilation)
+
+
+def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: ConvGeometry, *,
+                      parallel: bool = False) -> Any:
     batch, channels = sketch.input_shape[:2]
     spatial = tuple(sketch.input_shape[2:])
     out = tuple(dy.shape[2:])
     cout = dy.shape[1]
     groups = geom.groups
-    cig, cog = channels // groups, cout // groups
+    cig = channels // groups
     taps = geom.num_taps
     layout = sketch.layout
     r = layout.num_probes
     values = sketch.values
     dev = device_of(values)
-    Z = draw_conv_probes(layout, sketch.probe, sketch.seed, xp=xp, dtype=values.dtype,
-                         device=dev, native=sketch.native)
+    Z = _probes(xp, layout, sketch.probe, sketch.seed, sketch.native, values.dtype, dev)
     kernel = tuple(geom.kernel_size)
+    opts = dict(grid=spatial, stride=geom.stride, parallel=parallel, check_finite=False)
     if layout.mode == "per_channel":
-        probes = xp.reshape(Z, (1, r) + spatial)
-        ybar = correlate(xp, probes, xp.reshape(dy, (1, batch * cout) + out),
-                         geom.with_groups(1), native=native_correlate)  # (B C_o, r, *K)
-        ybar = xp.reshape(ybar, (batch, groups, cog, r, taps))
-        ybar = xp.reshape(xp.permute_dims(ybar, (1, 2, 4, 0, 3)), (groups, cog * taps, batch * r))
-        xs = xp.reshape(values, (batch, groups, cig, r))
-        xs = xp.reshape(xp.permute_dims(xs, (1, 0, 3, 2)), (groups, batch * r, cig))
-        grad = xp.reshape(xp.matmul(ybar, xs), (groups, cog, taps, cig))
-        grad = xp.permute_dims(grad, (0, 1, 3, 2)) / r
+        ybar = shift_correlate(dy, Z, _offsets(geom), **opts)          # (B, C_o, K, r)
+        grad = shift_trace_from_sketch(values, ybar, groups=groups)     # (C_o, C_in/G, K)
         return xp.reshape(grad, (cout, cig) + kernel)
     m, n = layout.slots_per_channel, layout.slots_per_column
     nout = math.prod(out)
-    # H[j] = sum_b Xs[b, j] dY[b]: the batch contraction first (r rows, not B)
+    # H[o, j] = sum_b Xs[b, j] dY[b, o]: the batch contraction first (r rows, not B)
+    # (one GEMM over the contiguous dY, then a transpose of the small H to (C_o, r, ...))
     H = xp.matmul(xp.permute_dims(values, (1, 0)), xp.reshape(dy, (batch, cout * nout)))
-    H = xp.reshape(H, (1, r * cout) + out)
-    slots = xp.reshape(Z, (channels * m, math.prod(spatial)))
+    H = xp.reshape(xp.permute_dims(xp.reshape(H, (r, cout, nout)), (1, 0, 2)), (cout, r) + out)
+    if layout.mode == "dense":  # column j correlates with its C channel probes: (r, N, C)
+        D = shift_correlate(H, xp.permute_dims(Z, (0, 2, 1)), _offsets(geom), **opts)
+        grad = xp.permute_dims(xp.sum(D, axis=1) / r, (0, 2, 1))     # (C_o, C, K)
+        if groups > 1:
+            cog = cout // groups
+            grad = xp.reshape(grad, (groups, cog, groups, cig, taps))
+            grad = xp.stack([grad[g, :, g] for g in range(groups)], axis=0)
+        return xp.reshape(grad, (cout, cig) + kernel)
+    # column j correlates with the probes of the channels it holds: (r, N, n)
+    slots = xp.reshape(xp.permute_dims(Z, (0, 2, 1)), (channels * m, math.prod(spatial)))
     slots = xp.concat([slots, xp.zeros((1, slots.shape[1]), dtype=values.dtype, device=dev)])
     index = from_host(layout.column_slots().reshape(-1), xp, dtype=xp.int64, device=dev)
-    by_column = xp.reshape(xp.take(slots, index, axis=0), (1, r * n) + spatial)
-    D = correlate(xp, by_column, H, geom.with_groups(r), native=native_correlate)
-    D = xp.reshape(D, (r, cout, n, taps))
-    D = xp.reshape(xp.permute_dims(D, (0, 2, 1, 3)), (r * n, cout * taps))
+    by_column = xp.reshape(xp.take(slots, index, axis=0), (r, n, math.prod(spatial)))
+    D = shift_correlate(H, xp.permute_dims(by_column, (0, 2, 1)), _offsets(geom), **opts)
+    D = xp.reshape(xp.permute_dims(D, (1, 3, 0, 2)), (r * n, cout * taps))  # (C_o, r, K, n)
     D = xp.concat([D, xp.zeros((1, cout * taps), dtype=values.dtype, device=dev)])
     rows = from_host(layout.slot_rows().reshape(-1), xp, dtype=xp.int64, device=dev)
     per_slot = xp.reshape(xp.take(D, rows, axis=0), (channels, m, cout * taps))
@@ -274,6 +274,7 @@ def _weight_grad_body(xp: Any, sketch: InputSketch, dy: Any, geom: Any,
                                              (1, 0, 2)), (cout * channels, taps))
     if groups == 1:
         return xp.reshape(per_channel, (cout, cig) + kernel)
+    cog = cout // groups
     o = np.arange(cout)[:, None]
     pick = o * channels + (o // cog) * cig + np.arange(cig)[None, :]
     pick = from_host(pick.reshape(-1), xp, dtype=xp.int64, device=dev)
@@ -312,11 +313,6 @@ def weight_grad(
     ValueError
         ``grad_output`` inconsistent with the sketched input shape and the geometry.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     The mean of many seeded estimates approaches the exact gradient:
@@ -342,4 +338,6 @@ def weight_grad(
     geom = conv_geometry(len(sketch.input_shape) - 2, kernel_size, stride=stride,
                          padding=padding, dilation=dilation, groups=groups)
     check_conv_pair(xp, tuple(sketch.input_shape), grad_output, geom, "the sketched input")
+    check_finite_sum(grad_output, "grad_output")
+    check_finite_sum(sketch.values, "sketch.values")
     return _weight_grad_body(xp, sketch, grad_output, geom)

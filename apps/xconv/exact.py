@@ -1,14 +1,14 @@
-"""Exact convolution weight gradients and the correlation engine behind them.
+"""Exact convolution weight gradients: the reference of every probed estimate.
 
-:func:`conv_weight_grad` is the reference every probed estimate is tested
-against. The same routine, :func:`correlate`, also does the expensive step of
-the probed gradient (correlating the output gradient with probe vectors that
-live on the input grid), so both share one geometry implementation:
+:func:`conv_weight_grad` (and :func:`correlate`, its unchecked body, which the
+torch layers use for ``num_probes=0``) has
 
 * a pure array-API body: zero-pad once, then for every kernel tap one strided
   slice and one batched GEMM (``prod(kernel_size)`` GEMMs, no per-pixel loops);
 * a native fast path for torch tensors (``torch.nn.grad.conv*d_weight``, i.e.
   oneDNN / cuDNN), used automatically for torch input.
+
+The probed gradient does not use it: it runs on :mod:`randla.shift`.
 
 References
 ----------
@@ -96,6 +96,14 @@ def correlate(xp: Any, inp: Any, dy: Any, geom: ConvGeometry, *, native: bool = 
     return _correlate_generic(xp, inp, dy, geom)
 
 
+def check_finite_sum(x: Any, name: str) -> None:
+    """:func:`randla.backend.check_finite` behind a one-pass screen: a finite sum
+    means every entry is finite; only a non-finite sum runs the full check."""
+    xp = namespace(**{name: x})
+    if not bool(xp.isfinite(xp.sum(x))):
+        check_finite(x, name)
+
+
 def check_conv_input(X: Any) -> None:
     """``X`` real floating, of shape ``(batch, channels, *spatial)`` with 1 to 3 spatial axes."""
     check_float(X, "X")
@@ -175,11 +183,6 @@ def conv_weight_grad(
     ValueError
         Inconsistent shapes (batch, channels vs groups, output size), bad
         geometry arguments, or non-finite values when checked.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -27,6 +27,8 @@ import math
 import numbers
 from typing import Any
 
+from randla.backend import check_positive_int
+
 __all__ = ["ConvGeometry", "conv_geometry"]
 
 
@@ -42,11 +44,6 @@ class ConvGeometry:
         Zero padding before and after each spatial axis.
     groups : int
         Number of channel groups.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -113,14 +110,8 @@ def _tuple(value: Any, ndim: int, name: str, minimum: int) -> tuple[int, ...]:
         value = (int(value),) * ndim
     if not isinstance(value, (tuple, list)) or len(value) != ndim:
         raise ValueError(f"{name} must be an int or a sequence of {ndim} ints, got {value!r}")
-    out = []
-    for v in value:
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-            raise TypeError(f"{name} entries must be integers, got {value!r}")
-        if int(v) < minimum:
-            raise ValueError(f"{name} entries must be >= {minimum}, got {value!r}")
-        out.append(int(v))
-    return tuple(out)
+    return tuple(check_positive_int(v, f"{name} entry in {value!r}", minimum=minimum)
+                 for v in value)
 
 
 def _padding(padding: Any, ndim: int, kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -176,11 +167,6 @@ def conv_geometry(
     TypeError
         For non-integer entries.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv.geometry import conv_geometry
@@ -196,6 +182,5 @@ def conv_geometry(
     stride_t = _tuple(stride, ndim, "stride", 1)
     dilation_t = _tuple(dilation, ndim, "dilation", 1)
     lo, hi = _padding(padding, ndim, kernel, stride_t, dilation_t)
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
-    return ConvGeometry(kernel, stride_t, dilation_t, lo, hi, int(groups))
+    groups = check_positive_int(groups, "groups")
+    return ConvGeometry(kernel, stride_t, dilation_t, lo, hi, groups)

@@ -61,6 +61,18 @@ orthonormal probes would need ``N_padded`` columns to become exact.
     column while the ``sqrt(r/8)`` scale assumes 8 distinct ones, which biases
     the estimate. That sampling is not used here.)
 
+``mode="dense"``
+    One probe on the joint ``C x N`` space, every channel seeing every column
+    (XConv's Gaussian mode, with the zero boundary): ``Xs[b, j] = sum_c
+    z_{j,c}^T X[b, c]`` (``B r`` numbers) and ``dW[o, c, k] ~ (1/r) sum_j
+    <H_j, S_k z_{j,c}>``, ``H_j = sum_b Xs[b, j] dY[b, o]``. Unbiased because
+    ``E[z_{j,c} z_{j,c'}^T] = delta_{cc'} I``; each entry is the per-channel
+    estimator with ``r`` probes plus the zero-mean cross terms
+    ``(1/r) sum_j sum_{c' != c} z_{j,c'}^T M_{c'c} z_{j,c}``, so (Gaussian)
+    ``Var = (2 ||M_s||_F^2 + sum_{c' != c} ||M_{c'c}||_F^2) / r``: more cross
+    terms than ``multi_channel`` but ``r`` (not ``r / C``) probes per channel.
+    Backward cost ``r B C_o N_o + r C C_o K N_o``.
+
 References
 ----------
 Hutchinson, "A stochastic estimator of the trace of the influence matrix for
@@ -74,18 +86,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from randla.backend import from_host
+from randla.backend import check_positive_int, from_host
 from randla.random import as_generator, draw_probes
 
 __all__ = ["MODES", "PROBES", "ProbeLayout", "draw_conv_probes", "probe_layout"]
 
 #: Sketch modes (see the module docstring for the estimators and their variance).
-MODES = ("multi_channel", "per_channel")
+MODES = ("dense", "multi_channel", "per_channel")
 #: Probe kinds (``randla.random`` draws with ``E[z z^T] = I``).
 PROBES = ("gaussian", "orthonormal", "rademacher", "sphere", "srft")
 _IID_COLUMNS = ("gaussian", "rademacher", "sphere")
@@ -106,13 +117,6 @@ class ProbeLayout:
     num_pixels : int
         Input grid size ``N`` (product of the spatial shape, unpadded).
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021);
-    the block layout and its variance are derived in
-    :mod:`randla.apps.xconv.probes`.
-
     Examples
     --------
     >>> from randla.apps.xconv import probe_layout
@@ -130,7 +134,7 @@ class ProbeLayout:
     def block_sizes(self) -> tuple[int, ...]:
         """Probe columns per channel ``m_c`` (``multi_channel``)."""
         r, c = self.num_probes, self.num_channels
-        if self.mode == "per_channel":
+        if self.mode in ("per_channel", "dense"):
             return (r,) * c
         if r < c:
             return (1,) * c
@@ -145,6 +149,8 @@ class ProbeLayout:
     def slots_per_column(self) -> int:
         """Channels sharing a sketch column at most (1 when blocks are disjoint)."""
         r, c = self.num_probes, self.num_channels
+        if self.mode == "dense":
+            return c
         return 1 if r >= c else -(-c // r)
 
     @property
@@ -197,14 +203,6 @@ class ProbeLayout:
         return self._tables[3]
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if int(value) < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
 def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int, *,
                  probe: str = "gaussian") -> ProbeLayout:
     """Validated :class:`ProbeLayout`.
@@ -235,11 +233,6 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
     TypeError
         Non-integer sizes.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> from randla.apps.xconv.probes import probe_layout
@@ -250,10 +243,16 @@ def probe_layout(mode: str, num_probes: int, num_channels: int, num_pixels: int,
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
-    num_probes = _positive_int(num_probes, "num_probes")
-    layout = _layout(mode, num_probes, _positive_int(num_channels, "num_channels"),
-                     _positive_int(num_pixels, "num_pixels"))
-    if probe in _AT_MOST_N and layout.slots_per_channel > layout.num_pixels:
+    num_probes = check_positive_int(num_probes, "num_probes")
+    layout = _layout(mode, num_probes, check_positive_int(num_channels, "num_channels"),
+                     check_positive_int(num_pixels, "num_pixels"))
+    if probe in _AT_MOST_N and mode == "dense":
+        if num_probes > num_channels * num_pixels:
+            raise ValueError(
+                f"{probe} probes need at most one column per input entry: num_probes="
+                f"{num_probes} exceeds channels x pixels = {num_channels * num_pixels}"
+            )
+    elif probe in _AT_MOST_N and layout.slots_per_channel > layout.num_pixels:
         where = ("" if mode == "per_channel" else
                  f" (multi_channel puts {layout.slots_per_channel} of the {num_probes} "
                  f"columns on one of the {num_channels} channels)")
@@ -291,7 +290,8 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
     Returns
     -------
     Z : array
-        ``(r, N)`` for ``per_channel``; ``(C, m_max, N)`` for ``multi_channel``
+        ``(r, N)`` for ``per_channel``; ``(r, C, N)`` for ``dense``; ``(C, m_max, N)``
+        for ``multi_channel``
         (unscaled channel blocks; padding slots are zero). Rows are probe
         vectors on the flattened, unpadded input grid (C-contiguous, so the
         sketch ``Z X^T`` is a GEMM with a long inner dimension).
@@ -303,11 +303,6 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
         ``dtype``.
     ValueError
         Unknown ``probe``; a negative ``seed``.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------
@@ -323,16 +318,17 @@ def draw_conv_probes(layout: ProbeLayout, probe: str, seed: int, /, *, xp: Any,
                         f"{type(layout).__name__}")
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+    seed = check_positive_int(seed, "seed", minimum=0)
     gen = as_generator(int(seed))
     n = layout.num_pixels
     opts = dict(xp=xp, dtype=dtype, device=device, native=native)
     if layout.mode == "per_channel":
         z = draw_probes(probe, n, layout.num_probes, rng=gen, **opts)
         return xp.reshape(xp.permute_dims(z, (1, 0)), (layout.num_probes, n))
+    if layout.mode == "dense":  # one probe on the joint (channel, pixel) space
+        c = layout.num_channels
+        z = draw_probes(probe, c * n, layout.num_probes, rng=gen, **opts)
+        return xp.reshape(xp.permute_dims(z, (1, 0)), (layout.num_probes, c, n))
     c, m = layout.num_channels, layout.slots_per_channel
     if probe in _IID_COLUMNS:  # independent columns: one draw, cut into blocks
         z = draw_probes(probe, n, c * m, rng=gen, **opts)

@@ -95,11 +95,6 @@ def bit_relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:  # noq
     TypeError
         ``input`` is not a ``torch.Tensor``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
-
     Examples
     --------
     >>> import torch
@@ -123,11 +118,6 @@ class BitReLU(nn.ReLU):
     ----------
     inplace : bool
         As for ``torch.nn.ReLU``.
-
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 
     Examples
     --------

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -50,11 +49,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from randla.backend import array_namespace
+from randla.backend import array_namespace, check_positive_int
 from randla.random import seed_from
 
 from .core import InputSketch, _sketch_body, _weight_grad_body
-from .exact import correlate
+from .exact import check_finite_sum, correlate
 from .geometry import ConvGeometry, conv_geometry
 from .probes import MODES, PROBES, probe_layout
 
@@ -171,7 +170,8 @@ class _ProbedConvFunction(torch.autograd.Function):
                     values, seed = saved
                     sketch = InputSketch(values, int(seed), plan.num_probes, plan.probe,
                                          plan.mode, ctx.input_shape, plan.native)
-                    grad_weight = _weight_grad_body(xp, sketch, dy, geom)
+                    grad_weight = _weight_grad_body(xp, sketch, dy, geom,
+                                                    parallel=torch.get_num_threads() > 1)
                     plan.seeder.advance()
                 grad_weight = grad_weight.to(weight.dtype)
             if ctx.bias_dtype is not None and ctx.needs_input_grad[2]:
@@ -200,10 +200,7 @@ def probed_conv(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
 
 
 def _check_options(num_probes: Any, probe: Any, mode: Any) -> int:
-    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
-        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
-    if num_probes < 0:
-        raise ValueError(f"num_probes must be >= 0 (0 means the exact gradient), got {num_probes}")
+    num_probes = check_positive_int(num_probes, "num_probes", minimum=0)  # 0: exact
     if not isinstance(probe, str) or probe not in PROBES:
         raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
     if not isinstance(mode, str) or mode not in MODES:
@@ -271,6 +268,7 @@ class _ProbedConvMixin:
                 input.requires_grad or self.weight.requires_grad
                 or (self.bias is not None and self.bias.requires_grad)):
             return self._conv_forward(input, self.weight, self.bias)
+        check_finite_sum(input.detach(), "input")  # a NaN sketch would give NaN weight gradients
         unbatched = input.dim() == self._spatial_dims + 1
         batched = input.unsqueeze(0) if unbatched else input
         out = probed_conv(batched, self.weight, self.bias, self._plan(batched))
@@ -337,15 +335,11 @@ padding_mode, device, dtype
     ------
     ValueError
         ``padding_mode`` other than ``"zeros"``, ``num_probes < 0``, unknown
-        ``probe`` or ``mode``, and (at forward) orthonormal / srft probes with
-        more columns per channel than input pixels.
+        ``probe`` or ``mode``; at forward, NaN or infinity in the input and
+        orthonormal / srft probes with more columns per channel than input pixels.
     TypeError
         Non-integer ``num_probes``.
 
-    References
-    ----------
-    Louboutin, Siahkoohi, Wang, Herrmann, "Low-memory stochastic backpropagation
-    with multi-channel randomized trace estimation", arXiv:2106.06998 (2021).
 """
 
 

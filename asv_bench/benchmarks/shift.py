@@ -31,7 +31,12 @@ class ShiftCorrelate:
         self.Z = randla.random.draw_probes("rademacher", SIDE * SIDE, NUM_PROBES, rng=1)
         self.Y4 = self.Y.reshape(BATCH * CHANNELS, 1, *grid)
         self.offsets3 = np.array([(0, *k) for k in self.offsets], dtype=np.int64)
+        half = (SIDE // 2, SIDE // 2)
+        self.Y_strided = rng.standard_normal((BATCH, CHANNELS, *half))
+        self.Z_per_channel = rng.standard_normal((CHANNELS, SIDE * SIDE, NUM_PROBES))
+        self.offsets_strided = randla.kernel_offsets((3, 3), padding=1)
         # compile outside the timings
+        self.time_correlate_strided_per_channel()
         cpu_shift.shift_correlate(self.Y4[:1], self.Z, self.offsets3)
         cpu_shift.shift_correlate(self.Y4[:1], self.Z, self.offsets3, parallel=True)
 
@@ -40,6 +45,11 @@ class ShiftCorrelate:
 
     def time_correlate_numba_parallel(self):
         cpu_shift.shift_correlate(self.Y4, self.Z, self.offsets3, parallel=True)
+
+    def time_correlate_strided_per_channel(self):
+        """A stride-2 layer's backward with one probe set per channel (xconv's layouts)."""
+        randla.shift_correlate(self.Y_strided, self.Z_per_channel, self.offsets_strided,
+                               grid=(SIDE, SIDE), stride=2, check_finite=False)
 
     def time_correlate_reference_numpy(self):
         reference.shift_correlate(self.Y4, self.Z, self.offsets3)

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ..backend import array_namespace, is_cupy
+from ..backend import array_namespace
 
 __all__ = ["contiguous"]
 
 
 def contiguous(x: Any) -> Any:
-    """A C-contiguous ``x`` on its own device: CuPy on a GPU, NumPy under the
-    CUDA simulator (where NumPy arrays stand in for device arrays)."""
-    if is_cupy(array_namespace(x)):
-        import cupy
-
-        return cupy.ascontiguousarray(x)
-    return np.ascontiguousarray(x)
+    """A C-contiguous ``x`` on its own device (a device-local copy only when
+    ``x`` is a strided view): flattening in C order either views a contiguous
+    array or copies it, and the reshape back is a view."""
+    xp = array_namespace(x)
+    return xp.reshape(xp.reshape(x, (-1,)), tuple(x.shape))

@@ -41,3 +41,31 @@ def test_float32_and_noncontiguous():
     got = cpu_shift.shift_correlate(Y.astype(np.float32), Z.astype(np.float32), offs)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# (P, G, out grid), (in grid), stride, r, offsets: strided reads, per-group probes,
+# one probe per group (the 4 x 1 tiles), row tails
+STRIDED = [
+    ((5, 1, 1, 1, 7), (1, 1, 13), (1, 1, 2), 6, [(0, 0, -2), (0, 0, 0), (0, 0, 5), (0, 0, 13)]),
+    ((6, 3, 1, 3, 4), (1, 7, 9), (1, 2, 3), 1, [(0, -1, 0), (0, 2, 3), (0, 1, -2)]),
+    ((9, 2, 2, 3, 3), (3, 5, 7), (2, 2, 3), 5, [(0, 0, 0), (1, -1, 2), (-1, 2, 1)]),
+    ((4, 2, 1, 4, 5), (1, 4, 5), (1, 1, 1), 4, [(0, 1, -1), (0, 0, 0)]),
+]
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("shape, grid, stride, r, offsets", STRIDED)
+def test_strided_per_group_matches_reference(shape, grid, stride, r, offsets, parallel):
+    rng = np.random.default_rng(r)
+    Y = rng.standard_normal(shape)
+    Z = rng.standard_normal((shape[1], int(np.prod(grid)), r))
+    offs = np.array(offsets, dtype=np.int64)
+    expected = reference.shift_correlate(Y, Z, offs, grid=grid, stride=stride)
+    got = cpu_shift.shift_correlate(Y, Z, offs, grid=grid, stride=stride, parallel=parallel)
+    assert got.shape == (shape[0], shape[1], len(offsets), r)
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # group g of a grouped call is a shared-probe call with Z[g]
+    for g in range(shape[1]):
+        one = cpu_shift.shift_correlate(Y[:, g], Z[g], offs, grid=grid, stride=stride)
+        np.testing.assert_allclose(got[:, g], one, rtol=1e-12, atol=1e-12)

@@ -45,12 +45,27 @@ def test_rejects_bad_block_size():
         gpu_shift.shift_correlate(Y, Z, np.zeros((1, 3), dtype=np.int64), threads_per_block=12)
 
 
-def test_dispatch_through_shift_trace(monkeypatch):
-    """The CUDA branch of randla.shift end to end (NumPy arrays under the simulator)."""
-    from numba import config
+@pytest.mark.parametrize("shape, grid, stride, r, offsets", [
+    ((2, 3, 1, 1, 5), (1, 1, 11), (1, 1, 2), 1, [(0, 0, -1), (0, 0, 3)]),
+    ((2, 2, 1, 2, 3), (1, 5, 7), (1, 2, 2), 3, [(0, 1, -1), (0, 0, 2)]),
+])
+def test_strided_per_group_matches_reference(shape, grid, stride, r, offsets):
+    from randla.kernels import gpu_shift
 
-    if not config.ENABLE_CUDASIM:
-        pytest.skip("dispatch forced onto NumPy arrays: simulator only")
+    rng = np.random.default_rng(r)
+    Y = rng.standard_normal(shape)
+    Z = rng.standard_normal((shape[1], int(np.prod(grid)), r))
+    offs = np.array(offsets, dtype=np.int64)
+    expected = reference.shift_correlate(Y, Z, offs, grid=grid, stride=stride)
+    got = to_host(gpu_shift.shift_correlate(to_device(Y), to_device(Z), offs, grid=grid,
+                                            stride=stride, threads_per_block=8))
+    assert got.shape == expected.shape and np.abs(expected).max() > 0
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_dispatch_through_shift_trace(monkeypatch):
+    """The CUDA branch of randla.shift end to end: device arrays (NumPy arrays under
+    the simulator, forced onto the CUDA branch) against the host kernel."""
     import randla.shift
     from randla import shift_trace
     from randla.kernels import _dispatch
@@ -59,6 +74,8 @@ def test_dispatch_through_shift_trace(monkeypatch):
     X, Y = rng.standard_normal((1, 2, 3, 4)), rng.standard_normal((1, 1, 3, 4))
     offsets = [(0, 1), (-1, 0)]
     expected = shift_trace(X, Y, offsets, num_probes=3, rng=5)
-    monkeypatch.setattr(randla.shift, "kernel_backend", lambda xp: _dispatch.CUDA)
-    got = shift_trace(X, Y, offsets, num_probes=3, rng=5)
+    monkeypatch.setattr(_dispatch, "host_views", lambda *arrays: None)
+    monkeypatch.setattr(_dispatch, "cuda_arrays", lambda *arrays: True)
+    got = to_host(shift_trace(to_device(X), to_device(Y), offsets, num_probes=3, rng=5))
+    assert randla.shift._dispatch is _dispatch
     np.testing.assert_allclose(got, expected, rtol=1e-12)

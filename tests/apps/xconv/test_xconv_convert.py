@@ -60,7 +60,8 @@ def test_convert_keeps_everything_and_reports_bytes():
     assert not by_name["6"].converted
     assert by_name["1"].probed_bytes == 4 * 16 * 16 * 16 // 8
     assert report.saved_bytes == sum(layer.saved_bytes for layer in report.layers) > 0
-    assert "saved for backward" in str(report)
+    assert f"stored for backward: before {report.measured_before / 2**20:.3f} MiB, after" in str(report)
+    assert str(report).endswith("MiB (measured)")
     # the optimizer still drives the converted parameters
     net.train()
     net(x).sum().backward()
@@ -160,3 +161,21 @@ def test_pack_bits_round_trip(numel):
 def test_bit_relu_rejects_non_tensors():
     with pytest.raises(TypeError, match="input must be a torch.Tensor"):
         bit_relu([1.0, -1.0])
+
+
+def test_convert_summary_measures_shared_storages_once():
+    """conv -> ReLU -> conv: the ReLU output is saved by the ReLU and by the second
+    conv; the measured total counts it once, the per-layer sum twice."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1))
+    x = torch.randn(2, 3, 16, 16)
+    with SavedTensorMeter(exclude=net.parameters()) as meter:
+        net(x)
+    per_layer = (2 * 3 * 16 * 16 + 2 * 8 * 16 * 16 + 2 * 8 * 16 * 16) * 4
+    assert meter.nbytes < per_layer
+    report = convert_net(net, 4, rng=0, example_input=x)
+    assert report.measured_before == meter.nbytes
+    with SavedTensorMeter(exclude=net.parameters()) as after:
+        net(x)
+    assert report.measured_after == after.nbytes < report.measured_before
+    assert "(measured)" in str(report)
+    assert "not measured" in str(convert_net(nn.Sequential(nn.Conv2d(1, 1, 3)), 2))

@@ -225,3 +225,25 @@ def test_same_seed_same_estimate_on_every_backend(xp, to_xp, case, mode):
     # the unbiased-in-expectation estimate also reproduces for the same seed
     again = weight_grad(sketch_input(to_xp(X), r, mode=mode, rng=5), to_xp(dY), **kwargs)
     np.testing.assert_array_equal(to_host(again), to_host(got))
+
+
+@pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
+@pytest.mark.parametrize("case", range(len(GEOMETRIES)))
+def test_dense_mode_unbiased(case, probe):
+    """mode="dense": every channel sees every column of one joint probe."""
+    X, dY, geom, kwargs, r = _case(case)
+    exact = conv_weight_grad(X, dY, **kwargs)
+    est = _estimates(X, dY, kwargs, r, probe, "dense", range(2000, 2150))
+    assert _max_z(est, exact) < Z_BOUND
+
+
+@pytest.mark.parametrize("case", [0, 4, 6, 9])
+def test_dense_mode_exact_with_a_full_orthonormal_frame(case):
+    X, dY, geom, kwargs, _ = _case(case)
+    joint = X.shape[1] * math.prod(X.shape[2:])
+    sketch = sketch_input(X, joint, probe="orthonormal", mode="dense", rng=3)
+    assert sketch.values.shape == (X.shape[0], joint)
+    np.testing.assert_allclose(weight_grad(sketch, dY, **kwargs),
+                               conv_weight_grad(X, dY, **kwargs), rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="channels x pixels"):
+        sketch_input(X, joint + 1, probe="orthonormal", mode="dense")

@@ -227,7 +227,7 @@ def test_probe_layout_and_draw_errors_name_the_argument():
         draw_conv_probes(("per_channel", 2, 3, 10), "gaussian", 0, **opts)
     with pytest.raises(ValueError, match="probe must be one of"):
         draw_conv_probes(lay, "sparse_sign", 0, **opts)
-    with pytest.raises(ValueError, match="seed must be non-negative"):
+    with pytest.raises(ValueError, match="seed must be >= 0"):
         draw_conv_probes(lay, "gaussian", -1, **opts)
     with pytest.raises(TypeError, match="seed must be an integer"):
         draw_conv_probes(lay, "gaussian", 1.5, **opts)
@@ -276,3 +276,17 @@ def test_dot_product_and_taylor(config):
                   for h in (1e-2, 5e-3, 2.5e-3)]
     ratios = np.array(remainders[:-1]) / np.array(remainders[1:])
     np.testing.assert_allclose(ratios, 4.0, rtol=0.05)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_values_are_rejected_naming_the_argument(xp, to_xp, bad):
+    rng = np.random.default_rng(0)
+    X, dY = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 2, 5, 4))
+    Xbad, dYbad = X.copy(), dY.copy()
+    Xbad[1, 2, 3, 0] = bad
+    dYbad[0, 1, 0, 2] = bad
+    with pytest.raises(ValueError, match="X contains NaN or infinite"):
+        sketch_input(to_xp(Xbad), 2, rng=0)
+    sketch = sketch_input(to_xp(X), 2, rng=0)
+    with pytest.raises(ValueError, match="grad_output contains NaN or infinite"):
+        weight_grad(sketch, to_xp(dYbad), kernel_size=3, padding=1)

@@ -64,7 +64,7 @@ def test_forward_input_and_bias_gradients_equal_conv(config, mode):
 
 
 @pytest.mark.parametrize("native", [True, False])
-@pytest.mark.parametrize("mode", ["multi_channel", "per_channel"])
+@pytest.mark.parametrize("mode", ["multi_channel", "per_channel", "dense"])
 @pytest.mark.parametrize("config", CONFIGS)
 def test_weight_gradient_is_array_api_estimate_for_the_same_seed(config, mode, native):
     conv, xconv, x = _pair(config, mode=mode, native=native)
@@ -260,3 +260,12 @@ def test_constructor_and_forward_errors():
         XConv2d.from_conv(nn.Conv1d(2, 2, 3))
     with pytest.raises(ValueError, match="padding_mode"):
         XConv2d.from_conv(nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_input_is_rejected_naming_it(bad):
+    layer = XConv2d(2, 3, 3, padding=1, num_probes=2, rng=0)
+    x = torch.randn(2, 2, 6, 6)
+    x[1, 0, 2, 3] = bad
+    with pytest.raises(ValueError, match="input contains NaN or infinite"):
+        layer(x)
