@@ -31,10 +31,12 @@ approach for accelerating large-scale inverse problems" (2023), Section 4.3.
 from __future__ import annotations
 
 from .linear import LinearProblem, solve_linear
+from .nonlinear import TwoStepResult, gradient_samples, minimize, two_step
 from .priors import BiLaplacianPrior, DenseGaussianPrior, GaussianPrior, ScaledIdentityPrior
 from .problems import deconvolution_problem, shepp_logan, tomography_problem
 from .radon import RadonTransform, radon_operator
 from .regularizers import DIASRegularizer, Tikhonov
+from .seismic import FWIProblem
 from .subspace import ActiveSubspace, choose_rank, gradient_covariance, matrix_free_subspace, sampled_subspace
 
 __all__ = [
@@ -42,18 +44,23 @@ __all__ = [
     "BiLaplacianPrior",
     "DIASRegularizer",
     "DenseGaussianPrior",
+    "FWIProblem",
     "GaussianPrior",
     "LinearProblem",
     "RadonTransform",
     "ScaledIdentityPrior",
     "Tikhonov",
+    "TwoStepResult",
     "choose_rank",
     "deconvolution_problem",
     "gradient_covariance",
+    "gradient_samples",
     "matrix_free_subspace",
+    "minimize",
     "radon_operator",
     "sampled_subspace",
     "shepp_logan",
     "solve_linear",
     "tomography_problem",
+    "two_step",
 ]
