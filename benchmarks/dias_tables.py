@@ -67,7 +67,7 @@ def deconvolution(quick):
                 for form in "FA":
                     regs[f"{form}-{tag}{rr}"] = DIASRegularizer(prior, s_r, form=form).hessian(eye)
         print(f"\n1-D deconvolution, n = {n}, 5% noise, {name} prior; TSVD/DI r = {r}; "
-              f"gap rule r: centred {ranks['c']}, uncentred {ranks['u']}  (F-c10 = DIAS-F, centred C, r = 10)")
+              f"energy rule (0.99) r: centred {ranks['c']}, uncentred {ranks['u']}  (F-c10 = DIAS-F, centred C, r = 10)")
         print(f"{'weight':>10} " + " ".join(f"{k:>8}" for k in ["TSVD", *regs]))
         for w in weights:
             errs = [prob.relative_error(tsvd)]

@@ -91,7 +91,7 @@ def _check_rank(rank: Any, n: int, k: int, what: str = "computed eigenpairs") ->
     return rank
 
 
-def choose_rank(eigenvalues: Any, /, *, rule: str = "gap", energy: float = 0.99, tol: float = 1e-2,
+def choose_rank(eigenvalues: Any, /, *, rule: str = "energy", energy: float = 0.99, tol: float = 1e-2,
                 max_rank: int | None = None) -> int:
     """Dimension ``r`` of the active subspace from the eigenvalue decay.
 
@@ -99,8 +99,9 @@ def choose_rank(eigenvalues: Any, /, *, rule: str = "gap", energy: float = 0.99,
     ----------
     eigenvalues : array, shape (k,)
         Descending, non-negative.
-    rule : {"gap", "energy", "threshold"}, default "gap"
-        ``"gap"``: the largest spectral gap ``lambda_j / lambda_{j+1}``
+    rule : {"energy", "gap", "threshold"}, default "energy"
+        ``"energy"`` (robust when the spectrum has no gap, e.g. smoothing
+        kernels): see below; ``"gap"``: the largest spectral gap ``lambda_j / lambda_{j+1}``
         (Constantine 2015, Sec. 3.2), among eigenvalues above ``1e-12
         lambda_1``; ``"energy"``: the smallest ``r`` with ``sum_{i<=r}
         lambda_i >= energy * sum_i lambda_i``; ``"threshold"``: the number of
@@ -221,7 +222,7 @@ def _bootstrap_tall(G: np.ndarray, W: np.ndarray, k: int, centred: bool, num: in
 
 def sampled_subspace(G: Any, /, *, rank: int | None = None, num_eigenvalues: int | None = None,
                      centred: bool = False, bootstrap: int = 100, confidence: float = 0.9,
-                     rank_rule: str = "gap", power_iters: int = 2, rng: Any = None) -> ActiveSubspace:
+                     rank_rule: str = "energy", power_iters: int = 2, rng: Any = None) -> ActiveSubspace:
     """Active subspace from ``M`` gradient samples (the ``N x M`` matrix ``G``).
 
     ``C ~ G G^T / M`` (uncentred) or the sample covariance
@@ -247,7 +248,7 @@ def sampled_subspace(G: Any, /, *, rank: int | None = None, num_eigenvalues: int
         ``O(N^2 M + N^3)`` per replicate).
     confidence : float, default 0.9
         Level of the bootstrap intervals.
-    rank_rule : str, default "gap"
+    rank_rule : str, default "energy"
         See :func:`choose_rank`.
     power_iters : int, default 2
         Of :func:`randla.rsvd`.
@@ -405,7 +406,7 @@ def gradient_covariance(hessian: Any, prior: Any, /, *, gradient: Any = None) ->
 
 def matrix_free_subspace(C: Any, /, *, rank: int | None = None, num_eigenvalues: int | None = None,
                          method: str = "rsvd", oversample: int = 10, power_iters: int = 1,
-                         rank_rule: str = "gap", centred: bool = False, rng: Any = None) -> ActiveSubspace:
+                         rank_rule: str = "energy", centred: bool = False, rng: Any = None) -> ActiveSubspace:
     """Active subspace from products with ``C`` only (``C`` never formed).
 
     Parameters
@@ -422,7 +423,7 @@ def matrix_free_subspace(C: Any, /, *, rank: int | None = None, num_eigenvalues:
         (``k + oversample`` products, one pass).
     oversample, power_iters
         Of the core solvers.
-    rank_rule : str, default "gap"
+    rank_rule : str, default "energy"
     centred : bool, default False
         Recorded in the result (the operator decides what ``C`` is).
     rng : int, numpy.random.Generator or None
