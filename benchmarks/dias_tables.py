@@ -62,7 +62,7 @@ def deconvolution(quick):
                                        power_iters=2, rng=0)
             tag = "c" if centred else "u"
             ranks[tag] = sub.rank
-            for rr in sorted({r, sub.rank}):
+            for rr in sorted({r, 2 * r, sub.rank}):
                 s_r = sub.with_rank(rr)
                 for form in "FA":
                     regs[f"{form}-{tag}{rr}"] = DIASRegularizer(prior, s_r, form=form).hessian(eye)
