@@ -15,7 +15,7 @@ from randla.apps.dias import (
 )
 from randla.backend import to_host
 
-from .dias_helpers import linear_problem
+from dias_helpers import linear_problem
 
 
 def test_direct_equals_dense_normal_equations(xp, to_xp):

@@ -6,7 +6,7 @@ import pytest
 
 from randla.apps.dias import BiLaplacianPrior, DenseGaussianPrior, ScaledIdentityPrior
 
-from .dias_helpers import random_spd
+from dias_helpers import random_spd
 
 
 def _dense(apply, n, to_xp):

@@ -14,7 +14,7 @@ from randla.apps.dias import (
 )
 from randla.backend import to_host
 
-from .dias_helpers import orthonormal, random_spd
+from dias_helpers import orthonormal, random_spd
 
 N, R = 12, 3
 

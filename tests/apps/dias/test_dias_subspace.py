@@ -14,7 +14,7 @@ from randla.apps.dias import (
 )
 from randla.backend import to_host
 
-from .dias_helpers import linear_problem, random_spd, subspace_distance
+from dias_helpers import linear_problem, random_spd, subspace_distance
 
 
 def _exact_C(prob, prior, centred):
