@@ -130,7 +130,7 @@ class FWIProblem:
         V = np.asarray(V, dtype=float).reshape(self.size, -1)
         cols = [np.asarray(gauss_newton_shots(model, self.geometries, V[:, j].reshape(self.shape) / SCALE))
                 for j in range(V.shape[1])]
-        return np.stack([c.ravel() for c in cols], axis=1) / (SCALE * SCALE * self.noise_variance)
+        return np.stack([c.ravel() for c in cols], axis=1) / (SCALE * self.noise_variance)
 
     def prior(self, *, std: float = 0.02, correlation: float = 60.0) -> BiLaplacianPrior:
         """A BiLaplacian prior centred at the smooth start with pointwise std about ``std`` (s^2/km^2).

@@ -83,3 +83,14 @@ def test_fwi_gauss_newton_symmetric(fwi_problem):
     assert abs(a - b) <= 1e-6 * max(abs(a), abs(b))
     prior = prob.prior()
     assert prior.size == prob.size
+
+
+def test_fwi_gauss_newton_matches_gradient_difference():
+    """At the true model (1e-6 noise: residual ~0) the Gauss-Newton Hessian is the Hessian:
+    g(u + v) - g(u) = H v + O(||v||^2)."""
+    prob = FWIProblem((16, 16), num_shots=1, nrec=8, tn=0.15, nbl=6, noise_level=1e-6, rng=0)
+    u = prob.truth.copy()
+    v = np.random.default_rng(0).standard_normal(prob.size) * 1e-3
+    dg = prob.misfit(u + v)[1] - prob.misfit(u)[1]
+    Hv = prob.gauss_newton(u, v[:, None])[:, 0]
+    assert np.linalg.norm(dg - Hv) < 0.05 * np.linalg.norm(Hv)
