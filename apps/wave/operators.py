@@ -1,43 +1,20 @@
-"""Modelling operators: forward, adjoint, Born (J), J^T, FWI gradient, Gauss-Newton.
+"""Modelling operators as functions: forward, adjoint, Born (J), J^T, FWI gradient, Gauss-Newton.
 
-Notation (one shot; ``d[t] = P u^t`` with ``P`` receiver interpolation):
-
-* ``F q``: source wavelets ``q`` (nt, nsrc) -> shot record (nt, nrec)
-  (:func:`forward` with the geometry's wavelet;
-  :func:`~randla.apps.wave.forward_operator` as a linear operator).
-* ``F^T d``: shot record -> source-side data (:func:`adjoint`).
-* ``J dm``: linearized (Born) data for a squared-slowness perturbation
-  ``dm`` on the physical grid (:func:`born`).
-* ``J^T dd``: (:func:`jacobian_adjoint`), through a wavefield-history strategy.
-* ``gradient``: ``f = 1/2 ||d - d_obs||^2`` (plain sum over samples and
-  receivers) and ``df/dm = J^T (d - d_obs)``.
-* ``gauss_newton``: ``J^T J dm``.
-
-``m = 1/vp^2`` is the parameter; derivatives are taken with the sponge
-``damp`` frozen and ``m`` extended into the absorbing layer by edge
-replication (so ``J^T`` sums the layer into the edge cells). Multi-shot
-loops and the :class:`randla.LinearOperator` views live in
+Each function is a thin wrapper: ``f(model, geometry, x, **options)`` is
+``Solver(model, geometry, kernel=..., num_threads=...).f(x, ...)``
+(:class:`~randla.apps.wave.Solver` has the notation and conventions).
+Multi-shot loops and the :class:`randla.LinearOperator` views live in
 :mod:`randla.apps.wave.shots`.
-
-References
-----------
-J. Virieux and S. Operto, "An overview of full-waveform inversion in
-exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
-
-M. Louboutin et al., "Devito (v3.1.0): an embedded domain-specific language
-for finite differences and geophysical exploration", Geoscientific Model
-Development 12, 1165-1187, 2019.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from .geometry import Geometry
-from .history import FullStorage, WavefieldHistory
+from .history import WavefieldHistory
 from .model import Model
-from .propagator import Propagator
+from .solver import Solver
 
 __all__ = [
     "adjoint",
@@ -47,55 +24,6 @@ __all__ = [
     "gradient",
     "jacobian_adjoint",
 ]
-
-
-# -- validation ---------------------------------------------------------------------
-
-
-def _check_pair(model: Any, geometry: Any) -> None:
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a randla.apps.wave.Model, got {type(model).__name__}")
-    if not isinstance(geometry, Geometry):
-        raise TypeError(f"geometry must be a randla.apps.wave.Geometry, got {type(geometry).__name__}")
-    geometry.check_model(model)
-
-
-def _check_traces(x: Any, model: Model, shape: tuple[int, int], name: str) -> None:
-    model._check_like(x, name, shape, f"shape {shape} (nt, num_points)")
-
-
-def _check_dm(dm: Any, model: Model) -> None:
-    model._check_like(dm, "dm", model.shape, f"the model's shape {model.shape}")
-
-
-def _history(history: Any) -> WavefieldHistory:
-    if history is None:
-        return FullStorage()
-    if not isinstance(history, WavefieldHistory):
-        raise TypeError(
-            f"history must be a WavefieldHistory strategy (FullStorage(), Checkpointing(n), ...), "
-            f"got {type(history).__name__}"
-        )
-    return history
-
-
-_CACHE: list = []  # [(weakref to model, dt, kernel, num_threads, propagator)], most recent first
-_CACHE_SIZE = 2
-
-
-def _propagator(model: Model, geometry: Geometry, kernel: str, num_threads: int | None) -> Propagator:
-    """The propagator of (model, dt, kernel, threads), reused across calls on the
-    same model object (its coefficient arrays cost a few passes over the grid);
-    the two most recent ones are kept."""
-    dt = geometry.dt
-    for k, (ref, dt_k, kernel_k, threads_k, prop) in enumerate(_CACHE):
-        if ref() is model and dt_k == dt and kernel_k == kernel and threads_k == num_threads:
-            _CACHE.insert(0, _CACHE.pop(k))
-            return prop
-    prop = Propagator(model, dt, kernel=kernel, num_threads=num_threads)
-    _CACHE.insert(0, (weakref.ref(model), dt, kernel, num_threads, prop))
-    del _CACHE[_CACHE_SIZE:]
-    return prop
 
 
 # -- single shot ----------------------------------------------------------------------
@@ -146,10 +74,7 @@ def forward(model: Model, geometry: Geometry, /, *, save: bool = False, kernel: 
     >>> d.shape == (geom.nt, 60), d.dtype
     (True, dtype('float32'))
     """
-    _check_pair(model, geometry)
-    prop = _propagator(model, geometry, kernel, num_threads)
-    d, u = prop.forward(geometry, save=bool(save))
-    return (d, u) if save else d
+    return Solver(model, geometry, kernel=kernel, num_threads=num_threads).forward(save=save)
 
 
 def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = False,
@@ -194,11 +119,7 @@ def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = Fals
     >>> adjoint(model, geom, np.ones((geom.nt, geom.nrec), np.float32)).shape == (geom.nt, 1)
     True
     """
-    _check_pair(model, geometry)
-    _check_traces(data, model, (geometry.nt, geometry.nrec), "data")
-    prop = _propagator(model, geometry, kernel, num_threads)
-    q, v = prop.adjoint(geometry, data, save=bool(save))
-    return (q, v) if save else q
+    return Solver(model, geometry, kernel=kernel, num_threads=num_threads).adjoint(data, save=save)
 
 
 def born(model: Model, geometry: Geometry, dm: Any, /, *, kernel: str = "auto",
@@ -237,11 +158,7 @@ def born(model: Model, geometry: Geometry, dm: Any, /, *, kernel: str = "auto",
     >>> born(model, geom, np.zeros(model.shape, np.float32)).any()
     np.False_
     """
-    _check_pair(model, geometry)
-    _check_dm(dm, model)
-    prop = _propagator(model, geometry, kernel, num_threads)
-    dd, _ = prop.born(geometry, model.pad(dm))
-    return dd
+    return Solver(model, geometry, kernel=kernel, num_threads=num_threads).born(dm)
 
 
 def jacobian_adjoint(model: Model, geometry: Geometry, dd: Any, /, *, history: WavefieldHistory | None = None,
@@ -284,13 +201,8 @@ def jacobian_adjoint(model: Model, geometry: Geometry, dd: Any, /, *, history: W
     >>> jacobian_adjoint(model, geom, np.ones((geom.nt, geom.nrec), np.float32)).shape
     (40, 30)
     """
-    _check_pair(model, geometry)
-    _check_traces(dd, model, (geometry.nt, geometry.nrec), "dd")
-    strategy = _history(history)
-    prop = _propagator(model, geometry, kernel, num_threads)
-    prop.forward(geometry, history=strategy)
-    prop.adjoint(geometry, dd, history=strategy)
-    return model.pad_adjoint(strategy.gradient())
+    solver = Solver(model, geometry, kernel=kernel, num_threads=num_threads)
+    return solver.jacobian_adjoint(dd, history=history)
 
 
 def gradient(model: Model, geometry: Geometry, d_obs: Any, /, *, history: WavefieldHistory | None = None,
@@ -334,16 +246,7 @@ def gradient(model: Model, geometry: Geometry, d_obs: Any, /, *, history: Wavefi
     >>> f, float(abs(g).max())
     (0.0, 0.0)
     """
-    _check_pair(model, geometry)
-    _check_traces(d_obs, model, (geometry.nt, geometry.nrec), "d_obs")
-    strategy = _history(history)
-    prop = _propagator(model, geometry, kernel, num_threads)
-    d, _ = prop.forward(geometry, history=strategy)
-    residual = d - d_obs
-    xp = model.xp
-    f = 0.5 * float(xp.sum(residual * residual))
-    prop.adjoint(geometry, residual, history=strategy)
-    return f, model.pad_adjoint(strategy.gradient())
+    return Solver(model, geometry, kernel=kernel, num_threads=num_threads).gradient(d_obs, history=history)
 
 
 def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: WavefieldHistory | None = None,
@@ -387,24 +290,5 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
     >>> float((dm * gauss_newton(model, geom, dm)).sum()) > 0  # J^T J is PSD
     True
     """
-    _check_pair(model, geometry)
-    _check_dm(dm, model)
-    strategy = _history(history)
-    prop = _propagator(model, geometry, kernel, num_threads)
-    dd, _ = prop.born(geometry, model.pad(dm), history=strategy)
-    prop.adjoint(geometry, dd, history=strategy)
-    return model.pad_adjoint(strategy.gradient())
-
-
-# -- moved to .shots (still importable from here) ---------------------------------------
-
-_SHOTS = ("born_shots", "forward_operator", "forward_shots", "gauss_newton_shots",
-          "gradient_shots", "jacobian_adjoint_shots", "jacobian_operator")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SHOTS:
-        from . import shots
-
-        return getattr(shots, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    solver = Solver(model, geometry, kernel=kernel, num_threads=num_threads)
+    return solver.gauss_newton(dm, history=history)

@@ -23,7 +23,8 @@ from randla.operators import LinearOperator
 from .geometry import Geometry
 from .history import WavefieldHistory
 from .model import Model
-from .operators import _check_pair, adjoint, born, forward, gauss_newton, gradient, jacobian_adjoint
+from .operators import born, forward, gauss_newton, gradient, jacobian_adjoint
+from .solver import Solver, _history
 
 __all__ = [
     "born_shots",
@@ -332,21 +333,15 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
     >>> abs(lhs - rhs) <= 1e-10 * abs(lhs)
     True
     """
-    _check_pair(model, geometry)
+    solver = Solver(model, geometry, kernel=kernel)
     xp = model.xp
     nt, ns, nr = geometry.nt, geometry.nsrc, geometry.nrec
 
-    def record(q: Any) -> Any:
-        return forward(model, geometry.with_wavelet(xp.reshape(q, (nt, ns))), kernel=kernel)
-
-    def source_side(d: Any) -> Any:
-        return adjoint(model, geometry, xp.reshape(d, (nt, nr)), kernel=kernel)
-
     def matmat(X: Any) -> Any:
-        return _by_column(xp, X, record)
+        return _by_column(xp, X, lambda q: solver.forward(wavelet=xp.reshape(q, (nt, ns))))
 
     def rmatmat(Y: Any) -> Any:
-        return _by_column(xp, Y, source_side)
+        return _by_column(xp, Y, lambda d: solver.adjoint(xp.reshape(d, (nt, nr))))
 
     return LinearOperator((nt * nr, nt * ns), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
                           device=model.device)
@@ -403,25 +398,25 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
     True
     """
     shots = [geometries] if isinstance(geometries, Geometry) else _check_shots(geometries)
-    for geom in shots:
-        _check_pair(model, geom)
+    solvers = [Solver(model, geom, kernel=kernel) for geom in shots]
+    if history is not None:
+        _history(history)
     xp = model.xp
     sizes = [g.nt * g.nrec for g in shots]
+    starts = [sum(sizes[:i]) for i in range(len(shots))]
     n = 1
     for k in model.shape:
         n *= k
 
-    starts = [sum(sizes[:i]) for i in range(len(shots))]
-
     def records(x: Any) -> Any:
         dm = xp.reshape(x, model.shape)
-        return xp.concat([xp.reshape(born(model, g, dm, kernel=kernel), (-1,)) for g in shots])
+        return xp.concat([xp.reshape(s.born(dm), (-1,)) for s in solvers])
 
     def image(y: Any) -> Any:
         return _sum_images([
-            jacobian_adjoint(model, g, xp.reshape(y[start:start + size], (g.nt, g.nrec)),
-                             history=history, kernel=kernel)
-            for g, start, size in zip(shots, starts, sizes)])
+            s.jacobian_adjoint(xp.reshape(y[start:start + size], (s.geometry.nt, s.geometry.nrec)),
+                               history=history)
+            for s, start, size in zip(solvers, starts, sizes)])
 
     def matmat(X: Any) -> Any:
         return _by_column(xp, X, records)

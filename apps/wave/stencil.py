@@ -197,8 +197,3 @@ def _axis_weights(space_order: int, spacing: Sequence[float]) -> tuple[np.ndarra
         out[axis, 1:] = w[1:] / (h * h)
         centre += w[0] / (h * h)
     return out, float(centre)
-
-
-def _radius(space_order: int) -> int:
-    return _check_space_order(space_order) // 2
-
