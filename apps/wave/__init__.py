@@ -20,10 +20,8 @@ from .builders import layered_anomaly_model, layered_model, overthrust_model, sm
 from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
 from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
 from .model import Model
-from .operators import adjoint, born, forward, gauss_newton, gradient, jacobian_adjoint
-from .propagator import ForwardState, HistoryContext, Propagator
 from .kernels.reference import reference_step
-from .solver import GaussNewtonOperator, Solver
+from .propagator import ForwardState, HistoryContext, Propagator
 from .shots import (
     born_shots,
     forward_operator,
@@ -32,6 +30,16 @@ from .shots import (
     gradient_shots,
     jacobian_adjoint_shots,
     jacobian_operator,
+)
+from .solver import (
+    GaussNewtonOperator,
+    Solver,
+    adjoint,
+    born,
+    forward,
+    gauss_newton,
+    gradient,
+    jacobian_adjoint,
 )
 from .stencil import SPACE_ORDERS, fornberg_weights, second_derivative_weights, stencil_bound
 

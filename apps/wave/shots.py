@@ -1,7 +1,7 @@
 """Multi-shot loops and :class:`randla.LinearOperator` views of the modelling operators.
 
 Every ``*_shots`` function runs the single-shot operator of
-:mod:`randla.apps.wave.operators` once per shot, serially, and sums gradients
+:mod:`randla.apps.wave.solver` once per shot, serially, and sums gradients
 (:mod:`randla.apps.fwi` distributes the same per-shot calls with Dask).
 :func:`forward_operator` and :func:`jacobian_operator` wrap ``F`` and ``J``
 as linear operators on flattened vectors, one modelling run per column, for
@@ -23,8 +23,7 @@ from randla.operators import LinearOperator
 from .geometry import Geometry
 from .history import WavefieldHistory
 from .model import Model
-from .operators import born, forward, gauss_newton, gradient, jacobian_adjoint
-from .solver import Solver, _history
+from .solver import Solver, _history, born, forward, gauss_newton, gradient, jacobian_adjoint
 
 __all__ = [
     "born_shots",
@@ -80,9 +79,6 @@ def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: An
     ValueError
         An empty ``geometries``, and as :func:`forward`.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -119,9 +115,6 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`born`.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -173,11 +166,6 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
         As :func:`forward_shots` and :func:`jacobian_adjoint`; ``dd`` needs one
         entry per shot.
 
-    References
-    ----------
-    R.-E. Plessix, "A review of the adjoint-state method for computing the
-    gradient of a functional with geophysical applications", Geophys. J. Int.
-    167(2), 495-503, 2006.
 
     Examples
     --------
@@ -221,9 +209,6 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
         As :func:`forward_shots` and :func:`gradient`; ``d_obs`` needs one
         entry per shot.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -268,11 +253,6 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`gauss_newton`.
 
-    References
-    ----------
-    R. G. Pratt, C. Shin and G. J. Hicks, "Gauss-Newton and full Newton
-    methods in frequency-space seismic waveform inversion", Geophys. J. Int.
-    133(2), 341-362, 1998.
 
     Examples
     --------
@@ -317,10 +297,6 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
     ValueError
         A geometry of another grid.
 
-    References
-    ----------
-    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
-    Blackwell, 1992 (operators and their adjoints, the dot-product test).
 
     Examples
     --------
@@ -377,11 +353,6 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
     ValueError
         An empty sequence of geometries, or one of another grid.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
-    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
-    Blackwell, 1992 (operators and their adjoints, the dot-product test).
 
     Examples
     --------
