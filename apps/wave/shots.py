@@ -79,7 +79,6 @@ def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: An
     ValueError
         An empty ``geometries``, and as :func:`forward`.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -114,7 +113,6 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
     ------
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`born`.
-
 
     Examples
     --------
@@ -166,7 +164,6 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
         As :func:`forward_shots` and :func:`jacobian_adjoint`; ``dd`` needs one
         entry per shot.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -208,7 +205,6 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
     TypeError, ValueError
         As :func:`forward_shots` and :func:`gradient`; ``d_obs`` needs one
         entry per shot.
-
 
     Examples
     --------
@@ -253,7 +249,6 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`gauss_newton`.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -296,7 +291,6 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
         ``model`` / ``geometry`` of the wrong type.
     ValueError
         A geometry of another grid.
-
 
     Examples
     --------
@@ -352,7 +346,6 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
         ``model`` / geometries of the wrong type.
     ValueError
         An empty sequence of geometries, or one of another grid.
-
 
     Examples
     --------

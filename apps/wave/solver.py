@@ -346,7 +346,6 @@ def forward(model: Model, geometry: Geometry, /, *, save: bool = False, kernel: 
     TypeError
         For wrong argument types.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -387,7 +386,6 @@ def adjoint(model: Model, geometry: Geometry, data: Any, /, *, save: bool = Fals
     ValueError, TypeError
         On data of the wrong shape, dtype or backend, and as :func:`forward`.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -421,7 +419,6 @@ def born(model: Model, geometry: Geometry, dm: Any, /, *, kernel: str = "auto",
     ------
     ValueError, TypeError
         On ``dm`` of the wrong shape, dtype or backend, and as :func:`forward`.
-
 
     Examples
     --------
@@ -459,7 +456,6 @@ def jacobian_adjoint(model: Model, geometry: Geometry, dd: Any, /, *, history: W
     ValueError, TypeError
         As :func:`adjoint`; ``TypeError`` for a ``history`` that is not a
         :class:`WavefieldHistory`.
-
 
     Examples
     --------
@@ -501,7 +497,6 @@ def gradient(model: Model, geometry: Geometry, d_obs: Any, /, *, history: Wavefi
     ValueError, TypeError
         As :func:`jacobian_adjoint`.
 
-
     Examples
     --------
     >>> import numpy as np
@@ -539,7 +534,6 @@ def gauss_newton(model: Model, geometry: Geometry, dm: Any, /, *, history: Wavef
     ------
     ValueError, TypeError
         As :func:`born`.
-
 
     Examples
     --------
