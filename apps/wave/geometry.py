@@ -44,13 +44,6 @@ class TimeAxis:
         A non-positive or non-finite ``step``, a non-finite ``start``, or
         fewer than 2 samples.
 
-    References
-    ----------
-    R. Courant, K. Friedrichs and H. Lewy, "Über die partiellen
-    Differenzengleichungen der mathematischen Physik", Math. Ann. 100, 32-74,
-    1928. (the stable
-    ``dt`` a :class:`Geometry` derives its axis from).
-
     Examples
     --------
     >>> from randla.apps.wave import TimeAxis
@@ -178,13 +171,6 @@ class PointInterpolator:
         For points outside the domain or badly shaped coordinates.
     TypeError
         If ``model`` is not a :class:`Model`.
-
-    References
-    ----------
-    M. Louboutin et al., "Devito (v3.1.0): an embedded domain-specific language
-    for finite differences and geophysical exploration", Geosci. Model Dev. 12,
-    1165-1187, 2019. (sparse
-    point interpolation and injection as adjoint pairs).
 
     Examples
     --------
