@@ -3,7 +3,7 @@
 Constant-density acoustic modelling ``m u_tt - lap(u) + damp u_t = q`` with
 ``m = 1/vp^2``, second order in time and orders 2..16 in space, its exact
 discrete adjoint, Born (``J``) and ``J^T`` operators, FWI gradients and
-Gauss-Newton products. Gradients go through one seam, the wavefield-history
+Gauss-Newton products, all methods of one :class:`Solver`. Gradients go through one seam, the wavefield-history
 strategy (:mod:`randla.apps.wave.history`): :class:`FullStorage` and optimal
 :class:`Checkpointing` here, probed and compressed strategies in
 :mod:`randla.apps.fwi`.
@@ -20,9 +20,8 @@ from .builders import layered_anomaly_model, layered_model, overthrust_model, sm
 from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
 from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
 from .model import Model
-from .operators import adjoint, born, forward, gauss_newton, gradient, jacobian_adjoint
+from .kernels.reference import reference_step
 from .propagator import ForwardState, HistoryContext, Propagator
-from .reference import reference_step
 from .shots import (
     born_shots,
     forward_operator,
@@ -32,18 +31,30 @@ from .shots import (
     jacobian_adjoint_shots,
     jacobian_operator,
 )
+from .solver import (
+    GaussNewtonOperator,
+    Solver,
+    adjoint,
+    born,
+    forward,
+    gauss_newton,
+    gradient,
+    jacobian_adjoint,
+)
 from .stencil import SPACE_ORDERS, fornberg_weights, second_derivative_weights, stencil_bound
 
 __all__ = [
     "Checkpointing",
     "ForwardState",
     "FullStorage",
+    "GaussNewtonOperator",
     "Geometry",
     "HistoryContext",
     "Model",
     "PointInterpolator",
     "Propagator",
     "SPACE_ORDERS",
+    "Solver",
     "TimeAxis",
     "WavefieldHistory",
     "adjoint",

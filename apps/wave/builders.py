@@ -51,12 +51,6 @@ def smooth(x: Any, /, *, sigma: float | Sequence[float]) -> Any:
     TypeError
         Non-array, integer or half-precision ``x``.
 
-    References
-    ----------
-    J. Virieux and S. Operto, "An overview of full-waveform inversion in
-    exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009 (smooth
-    starting models and the cycle-skipping they avoid).
-
     Examples
     --------
     >>> import numpy as np
@@ -174,12 +168,6 @@ def layered_model(
     TypeError
         A ``dtype`` other than float32 / float64 of ``xp``.
 
-    References
-    ----------
-    M. Louboutin et al., "Devito (v3.1.0): an embedded domain-specific language
-    for finite differences and geophysical exploration", Geosci. Model Dev. 12,
-    1165-1187, 2019 (the layered test models of its seismic examples).
-
     Examples
     --------
     >>> from randla.apps.wave import layered_model
@@ -243,12 +231,6 @@ def layered_anomaly_model(
     ------
     ValueError
         If ``anomaly <= -1`` or ``radius <= 0``, and as :func:`layered_model`.
-
-    References
-    ----------
-    M. Louboutin et al., Geosci. Model Dev. 12, 1165-1187, 2019 (Devito's
-    seismic examples build the same kind of layered and circular-anomaly
-    test models).
 
     Examples
     --------

@@ -44,13 +44,6 @@ class TimeAxis:
         A non-positive or non-finite ``step``, a non-finite ``start``, or
         fewer than 2 samples.
 
-    References
-    ----------
-    R. Courant, K. Friedrichs and H. Lewy, "Über die partiellen
-    Differenzengleichungen der mathematischen Physik", Math. Ann. 100, 32-74,
-    1928. (the stable
-    ``dt`` a :class:`Geometry` derives its axis from).
-
     Examples
     --------
     >>> from randla.apps.wave import TimeAxis
@@ -179,13 +172,6 @@ class PointInterpolator:
     TypeError
         If ``model`` is not a :class:`Model`.
 
-    References
-    ----------
-    M. Louboutin et al., "Devito (v3.1.0): an embedded domain-specific language
-    for finite differences and geophysical exploration", Geosci. Model Dev. 12,
-    1165-1187, 2019. (sparse
-    point interpolation and injection as adjoint pairs).
-
     Examples
     --------
     >>> import numpy as np
@@ -240,13 +226,16 @@ class PointInterpolator:
             flat = flat * int(n) + idx[:, :, axis]
         return flat
 
-    def _matrix(self, xp: Any, dtype: Any, device: Any) -> Any:
-        """Dense ``(num_points, N)`` interpolation matrix (array-API path)."""
-        key = (id(xp), str(dtype), str(device))
+    def _matrix(self, xp: Any, dtype: Any, device: Any, *, shape: Sequence[int] | None = None,
+                offset: int = 0) -> Any:
+        """Dense ``(num_points, prod(shape))`` interpolation matrix (array-API
+        path) on a grid of ``shape`` (default the padded grid) whose padded
+        origin sits at ``offset``; cached per namespace, dtype, device and grid."""
+        shape = tuple(self._model.padded_shape if shape is None else shape)
+        key = (id(xp), str(dtype), str(device), shape, offset)
         if key not in self._dense_cache:
-            shape = self._model.padded_shape
             mat = np.zeros((self.num_points, int(np.prod(shape))), dtype=np.float64)
-            flat = self.flat_indices(shape)
+            flat = self.flat_indices(shape, offset)
             rows = np.repeat(np.arange(self.num_points), flat.shape[1])
             np.add.at(mat, (rows, flat.ravel()), self.weights.ravel())
             self._dense_cache[key] = from_host(mat, xp, dtype=dtype, device=device)

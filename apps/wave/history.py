@@ -105,7 +105,7 @@ import numpy as np
 
 from randla.backend import is_numpy, nbytes
 
-from .kernels_cpu import accumulate_checkpoint, accumulate_imaging
+from .kernels.cpu import accumulate_checkpoint, accumulate_imaging
 
 __all__ = [
     "Checkpointing",
@@ -168,6 +168,8 @@ class WavefieldHistory:
     """
 
     exact: ClassVar[bool] = True
+    #: Whether :meth:`replay` and :meth:`restart_adjoint` are available.
+    replayable: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.context = None
@@ -201,6 +203,17 @@ class WavefieldHistory:
         """Forward time steps recomputed during the adjoint sweep (0 unless the
         strategy re-runs the forward)."""
         return 0
+
+    def replay(self, t: int, /) -> Any:
+        """After ``end_forward``: the forward field ``u^t`` (padded grid; a view
+        valid until the next call), for any ``t`` in ``0..nt-1``, repeatedly
+        (``replayable`` strategies only)."""
+        raise TypeError(f"{type(self).__name__} cannot replay the forward field (replayable is False)")
+
+    def restart_adjoint(self) -> None:
+        """Forget what ``correlate`` accumulated, so that another adjoint sweep
+        runs against the same forward history (``replayable`` strategies only)."""
+        raise TypeError(f"{type(self).__name__} cannot replay the forward field (replayable is False)")
 
     def _require_context(self) -> Any:
         if self.context is None:
@@ -237,6 +250,8 @@ class FullStorage(WavefieldHistory):
     ((40, 30), True)
     """
 
+    replayable = True
+
     def setup(self, context: Any) -> None:
         super().setup(context)
         nt, shape = context.nt, tuple(context.shape)
@@ -261,6 +276,13 @@ class FullStorage(WavefieldHistory):
             accumulate_imaging(self._image, v, u0, u1, u2)
         else:
             self._image = self._image + v * (u0 - 2 * u1 + u2)
+
+    def replay(self, t: int, /) -> Any:
+        self._require_context()
+        return self._fields[t, ...]
+
+    def restart_adjoint(self) -> None:
+        self._image = _zeros(self._require_context(), tuple(self.context.shape))
 
     def gradient(self) -> Any:
         ctx = self._require_context()

@@ -136,9 +136,10 @@ class Model:
     Notes
     -----
     Treat a model as immutable: change the velocity with :meth:`with_vp` /
-    :meth:`with_m` (which keep the sponge), never by writing into ``vp``. The
-    operators cache the coefficient arrays of the two most recently used
-    models.
+    :meth:`with_m` (which keep the sponge), never by writing into ``vp``. A
+    model keeps the two coefficient arrays of the leapfrog update for the last
+    time step it ran with (so repeated operator calls on one model do not
+    recompute them; they are dropped by :meth:`with_vp` and by pickling).
 
     References
     ----------
@@ -198,6 +199,7 @@ class Model:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_xp"] = None
+        state.pop("_leapfrog_cache", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -245,6 +247,7 @@ class Model:
         new._vp = vp
         new._vmax = float(xp.max(vp))
         new.__dict__.pop("_m", None)
+        new.__dict__.pop("_leapfrog_cache", None)
         return new
 
     def with_m(self, m: Any, /) -> "Model":
@@ -353,6 +356,37 @@ class Model:
         return (f"Model(shape={self.shape}, spacing={self._spacing}, origin={self._origin}, "
                 f"nbl={self._nbl}, space_order={self._space_order}, "
                 f"dtype={numpy_dtype(self._xp, self.dtype)}, vmax={self._vmax:g})")
+
+    # -- leapfrog coefficients ---------------------------------------------------
+
+    def _leapfrog(self, dt: float) -> tuple[Any, Any]:
+        """``a = dt^2 / (m + damp dt/2)`` and ``b = 2 m / (m + damp dt/2)`` on
+        the kernels' storage grid (the padded grid plus a zero halo of
+        ``space_order // 2`` points), cached for the last ``dt``."""
+        hit = self.__dict__.get("_leapfrog_cache")
+        if hit is not None and hit[0] == dt:
+            return hit[1], hit[2]
+        xp, radius = self._xp, self._space_order // 2
+        storage = tuple(n + 2 * radius for n in self.padded_shape)
+        inner = tuple(slice(radius, radius + n) for n in self.padded_shape)
+        m_pad = self.pad(self.m)
+        half = self._damp * (dt / 2.0)
+        if is_numpy(xp):  # in place, into the storage arrays: no full-size temporaries
+            a = np.zeros(storage, dtype=m_pad.dtype)
+            b = np.zeros(storage, dtype=m_pad.dtype)
+            a_in, b_in = a[inner], b[inner]
+            np.add(m_pad, half, out=a_in)
+            np.divide(dt * dt, a_in, out=a_in)
+            np.multiply(m_pad, a_in, out=b_in)
+            b_in *= 2.0 / (dt * dt)
+        else:
+            denom = m_pad + half
+            a = xp.zeros(storage, dtype=self.dtype, device=self.device)
+            b = xp.zeros(storage, dtype=self.dtype, device=self.device)
+            a[inner] = (dt * dt) / denom
+            b[inner] = (2.0 * m_pad) / denom
+        self._leapfrog_cache = (dt, a, b)
+        return a, b
 
     # -- padding maps ----------------------------------------------------------
 

@@ -1,52 +1,42 @@
-"""Time-stepping driver: coefficients, the backend choice and the three sweeps.
+"""Time-stepping driver: the one leapfrog recurrence and the three sweeps built on it.
 
-The stencil lives in the kernels (:mod:`.kernels_cpu`, :mod:`.kernels_gpu`,
-:mod:`.reference`); this module only drives them. A :class:`Propagator` is
-built for one model and one time step ``dt`` and runs
+A :class:`Propagator` is built for one model and one time step ``dt``. The
+recurrence ``u^{n+1} = a lap(u^n) + b (u^n - u^{n-1}) + u^{n-1} + source^n``
+is written once (:meth:`Propagator._steps`, a generator over the steps); the
+sweeps only say what the source is and what to do with each new field:
 
-* the forward sweep ``u^{n+1} = a lap(u^n) + b (u^n - u^{n-1}) + u^{n-1} + a S q^n``,
-  recording ``d^n = P u^n``;
-* the adjoint sweep ``v^k = a lap(v^{k+1}) + b (v^{k+1} - v^{k+2}) + v^{k+2} + a P^T d^k``
-  (the exact discrete adjoint: same kernel, data injected with the same ``a``
-  scaling), returning ``S^T v^{n+1}`` for each source sample ``n``;
-* the Born sweep, which adds ``-(a/dt^2) dm (u^{n+1} - 2u^n + u^{n-1})`` to the
-  scattered field's update.
+* forward: source ``a S q^n``, record ``d^{n+1} = P u^{n+1}``, ``observe``;
+* adjoint: source ``a P^T d^k`` run backwards (the exact discrete adjoint),
+  record ``q^{k-1} = S^T v^k``, ``correlate``;
+* Born: source ``-(a/dt^2) dm (u^{n+1} - 2u^n + u^{n-1})`` on the scattered
+  field, the background ``u`` coming from a forward recurrence run alongside
+  or from a strategy's :meth:`~randla.apps.wave.WavefieldHistory.replay`.
 
-It drives a :class:`~randla.apps.wave.WavefieldHistory` through the seam and
-gives it a :class:`HistoryContext` for recomputation.
-
-Backends are chosen by the array namespace of the model: NumPy -> Numba CPU
-kernels, CuPy -> numba.cuda kernels, anything else (torch, array_api_strict)
--> the array-API reference stepper. ``kernel=`` forces one. Each kernel module
-carries its backend adapter: :class:`.kernels_cpu.NumbaBackend`,
-:class:`.kernels_gpu.CudaBackend`, :class:`.reference.ReferenceBackend`.
+Backends (:mod:`randla.apps.wave.kernels`) provide the pieces; one that
+declares ``compiled_sweep`` runs sweeps no strategy needs to see without
+Python in the time loop.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from randla.backend import is_cupy, is_numpy, nbytes
+from randla.backend import check_positive_int, nbytes
 
-from . import kernels_cpu
 from .geometry import Geometry, PointInterpolator, check_cfl
-from .kernels_cpu import NumbaBackend
+from .kernels import KERNELS, backend_class
 from .model import Model
-from .reference import ReferenceBackend
 from .stencil import _axis_weights
 
 __all__ = ["ForwardState", "HistoryContext", "Propagator"]
-
-KERNELS = ("auto", "numba", "cuda", "reference")
 
 
 class ForwardState:
     """One state ``(u^t, u^{t-1})`` of the forward recursion (a checkpoint).
 
-    Created by :meth:`HistoryContext.new_state` / :meth:`~HistoryContext.initial_state`;
+    Made by :meth:`HistoryContext.new_state` / :meth:`~HistoryContext.initial_state`,
     filled by :meth:`HistoryContext.capture` and :meth:`HistoryContext.advance`.
 
     Attributes
@@ -56,16 +46,8 @@ class ForwardState:
     is_zero : bool
         The initial rest state (t = 0, no memory).
 
-    References
-    ----------
-    A. Griewank and A. Walther, "Algorithm 799: revolve: an implementation of
-    checkpointing for the reverse or adjoint mode of computational
-    differentiation", ACM Trans. Math. Softw. 26(1), 19-45, 2000.
-
     Examples
     --------
-    A strategy that keeps the state of step 5 and restarts from it:
-
     >>> import numpy as np
     >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
     >>> class KeepStep5(WavefieldHistory):
@@ -77,8 +59,6 @@ class ForwardState:
     ...             self.context.capture(out=self.state)
     ...     def correlate(self, t, v):
     ...         pass
-    ...     def gradient(self):
-    ...         return None
     >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
     >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
     >>> strategy = KeepStep5()
@@ -129,45 +109,38 @@ class HistoryContext:
         Grid dimension and spacing, and the fields' dtype, namespace, device.
     model, geometry : Model, Geometry
         The shot being propagated (read only).
+    d_obs : array or None
+        The shot's observed data ``(nt, nrec)`` on the model's backend when the
+        sweep computes a misfit gradient (:func:`~randla.apps.wave.gradient`),
+        else ``None`` (``jacobian_adjoint``, ``gauss_newton``).
     imaging_scale : float
         ``-1 / dt^2``, the factor of the cross-correlation imaging condition.
     num_advanced_steps : int
         Forward steps run by :meth:`advance` so far.
 
-    References
-    ----------
-    R.-E. Plessix, "A review of the adjoint-state method for computing the
-    gradient of a functional with geophysical applications", Geophys. J. Int.
-    167(2), 495-503, 2006.
-
     Examples
     --------
-    The context a strategy receives in :meth:`WavefieldHistory.setup`:
-
     >>> import numpy as np
     >>> from randla.apps.wave import Geometry, Propagator, WavefieldHistory, layered_model
     >>> class Inspect(WavefieldHistory):
     ...     def setup(self, context):
     ...         super().setup(context)
-    ...         self.seen = (context.nt, context.shape, context.imaging_scale < 0)
+    ...         self.seen = (context.nt, context.shape, context.d_obs)
     ...     def observe(self, t, u):
     ...         pass
-    ...     def correlate(self, t, v):
-    ...         pass
-    ...     def gradient(self):
-    ...         return None
     >>> model = layered_model((20, 20), spacing=10.0, nbl=4, dtype=np.float64)
     >>> geom = Geometry(model, src_positions=[[100.0, 20.0]], rec_positions=[[50.0, 20.0]], tn=0.05)
     >>> strategy = Inspect()
     >>> _ = Propagator(model, geom.dt).forward(geom, history=strategy)
-    >>> strategy.seen == (geom.nt, model.padded_shape, True)
+    >>> strategy.seen == (geom.nt, model.padded_shape, None)
     True
     """
 
-    def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any) -> None:
+    def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any, d_obs: Any = None) -> None:
         model = prop.model
         self.model = model
         self.geometry = geometry
+        self.d_obs = d_obs
         self.nt = geometry.nt
         self.dt = prop.dt
         self.shape = model.padded_shape
@@ -241,7 +214,8 @@ class HistoryContext:
             raise ValueError("cannot advance from an empty state")
         if not state.t <= t <= self.nt - 1:
             raise ValueError(f"t must be in [{state.t}, {self.nt - 1}], got {t}")
-        be = self._prop.backend
+        prop = self._prop
+        be = prop.backend
         if out is None:
             out = self.new_state()
         if out is not state:
@@ -253,20 +227,14 @@ class HistoryContext:
             if state.is_zero:
                 raise ValueError("advance the initial state into a new state (pass out=)")
             cur, prev = state._cur, state._prev
-        src = self._prop._points(self.geometry.src)
-        for n in range(state.t, t):
-            prev = be.step(cur, prev)
-            prev = be.inject(prev, src, self._wavelet[n, ...])
-            cur, prev = prev, cur
+        start = state.t
+        source = prop._injection(prop._points(self.geometry.src), self._wavelet, start)
+        for s, cur, prev in prop._steps(cur, prev, t - start, source):
             self.num_advanced_steps += 1
             if observe is not None:
-                observe(n + 1, be.view(cur))
+                observe(start + s + 1, be.view(cur))
         out._cur, out._prev, out.t = cur, prev, t
         return out
-
-
-def _cudasim() -> bool:
-    return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
 class Propagator:
@@ -280,18 +248,18 @@ class Propagator:
         Time step (s); must satisfy the CFL limit.
     kernel : {"auto", "numba", "cuda", "reference"}
         ``auto``: Numba for NumPy, numba.cuda for CuPy, the array-API
-        reference for other namespaces. ``numba`` needs NumPy arrays,
-        ``cuda`` CuPy arrays (or NumPy under the CUDA simulator).
+        reference for other namespaces.
     num_threads : int, optional
         ``None`` or 1: single-threaded Numba kernels (default). ``> 1``: the
         ``prange`` kernels with that many threads.
 
-    Notes
-    -----
-    The reference backend injects and interpolates with dense
-    ``(num_points, N)`` matrices and allocates a new field per step: it is
-    meant for small grids (tests, torch/array_api_strict checks), not for
-    production runs.
+    Attributes
+    ----------
+    backend : kernels.Backend
+        The backend running the steps (``backend.name``).
+    num_steps : int
+        Time steps run so far (forward, adjoint, Born scattered and background,
+        recomputation): the cost meter of the sweeps.
 
     Raises
     ------
@@ -299,14 +267,6 @@ class Propagator:
         For an unstable ``dt``, an unknown ``kernel`` or a bad ``num_threads``.
     TypeError
         If ``kernel`` does not match the model's array namespace.
-
-    References
-    ----------
-    J. Virieux and S. Operto, "An overview of full-waveform inversion in
-    exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
-    C. Cerjan, D. Kosloff, R. Kosloff and M. Reshef, "A nonreflecting boundary
-    condition for discrete acoustic and elastic wave equations", Geophysics
-    50(4), 705-708, 1985 (the sponge layer).
 
     Examples
     --------
@@ -322,17 +282,16 @@ class Propagator:
             raise TypeError(f"model must be a randla.apps.wave.Model, got {type(model).__name__}")
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-        if num_threads is not None and (int(num_threads) != num_threads or num_threads < 1):
-            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        if num_threads is not None:
+            num_threads = check_positive_int(num_threads, "num_threads")
         dt = float(dt)
         if not dt > 0:
             raise ValueError(f"dt must be positive, got {dt}")
         check_cfl(model, dt)
         self.model = model
         self.dt = dt
-        self.num_threads = None if num_threads is None else int(num_threads)
-        xp = model.xp
-        self.xp = xp
+        self.num_threads = num_threads
+        self.xp = model.xp
         self.dtype = model.dtype
         self.device = model.device
         self.ndim = model.ndim
@@ -340,53 +299,13 @@ class Propagator:
         R = self.radius
         self.storage_shape = tuple(n + 2 * R for n in model.padded_shape)
         self.inner = tuple(slice(R, R + n) for n in model.padded_shape)
-        w, c0 = _axis_weights(model.space_order, model.spacing)
-        self.weights = w
-        self.center = c0
-        m_pad = model.pad(model.m)
-        self._m_padded = m_pad
-        half = model.damp * (dt / 2.0)
-        if is_numpy(xp):
-            # in place, into the storage arrays: no full-size temporaries
-            self.a_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
-            self.b_storage = np.zeros(self.storage_shape, dtype=m_pad.dtype)
-            a_in, b_in = self.a_storage[self.inner], self.b_storage[self.inner]
-            np.add(m_pad, half, out=a_in)
-            np.divide(dt * dt, a_in, out=a_in)                   # a = dt^2 / (m + damp dt/2)
-            np.multiply(m_pad, a_in, out=b_in)
-            b_in *= 2.0 / (dt * dt)                              # b = 2 m / (m + damp dt/2)
-            self._a_padded = a_in
-        else:
-            denom = m_pad + half
-            self._a_padded = (dt * dt) / denom
-            self.a_storage = self._embed(self._a_padded)
-            self.b_storage = self._embed((2.0 * m_pad) / denom)
-        self.np_dtype = np.float32 if self.dtype == xp.float32 else np.float64
-        self.backend = self._make_backend(kernel)
+        self.weights, self.center = _axis_weights(model.space_order, model.spacing)
+        self.a_storage, self.b_storage = model._leapfrog(dt)
+        self._a_padded = self.a_storage[self.inner]
+        self.np_dtype = np.float32 if self.dtype == self.xp.float32 else np.float64
+        self.backend = backend_class(kernel, self.xp)(self)
+        self.num_steps = 0
         self._point_cache: dict = {}
-
-    def _embed(self, x: Any) -> Any:
-        xp = self.xp
-        out = xp.zeros(self.storage_shape, dtype=self.dtype, device=self.device)
-        out[self.inner] = x
-        return out
-
-    def _make_backend(self, kernel: str) -> Any:
-        xp = self.xp
-        if kernel == "auto":
-            kernel = "numba" if is_numpy(xp) else ("cuda" if is_cupy(xp) else "reference")
-        if kernel == "numba":
-            if not is_numpy(xp):
-                raise TypeError("kernel='numba' needs a model with NumPy arrays")
-            parallel = self.num_threads is not None and self.num_threads > 1
-            return NumbaBackend(self, parallel)
-        if kernel == "cuda":
-            if not (is_cupy(xp) or (is_numpy(xp) and _cudasim())):
-                raise TypeError("kernel='cuda' needs CuPy arrays (or NumPy under NUMBA_ENABLE_CUDASIM=1)")
-            from .kernels_gpu import CudaBackend
-
-            return CudaBackend(self)
-        return ReferenceBackend(self)
 
     def _points(self, interp: PointInterpolator) -> Any:
         key = id(interp)
@@ -396,49 +315,68 @@ class Propagator:
             self._point_cache[key] = hit
         return hit[1]
 
+    # -- the recurrence --------------------------------------------------------------
+
+    def _steps(self, cur: Any, prev: Any, num_steps: int, source: Callable[[int, Any], Any]
+               ) -> Iterator[tuple[int, Any, Any]]:
+        """The leapfrog recurrence: for ``s < num_steps``, ``prev <- step(cur,
+        prev)``, ``prev <- source(s, prev)``, swap; yields ``(s, cur, prev)``
+        (the new field and the one before; views valid until the next step)."""
+        step = self.backend.step
+        for s in range(num_steps):
+            prev = step(cur, prev)
+            prev = source(s, prev)
+            cur, prev = prev, cur
+            self.num_steps += 1
+            yield s, cur, prev
+
+    def _injection(self, pts: Any, values: Any, first: int = 0) -> Callable[[int, Any], Any]:
+        """The source ``a P^T values[first + s]`` of step ``s``."""
+        inject = self.backend.inject
+        return lambda s, field: inject(field, pts, values[first + s, ...])
+
+    def _run_compiled(self, inj: Any, values: Any, rec: Any, num_steps: int) -> Any:
+        """:meth:`_steps` with injection and recording, as one compiled sweep;
+        returns the ``(num_steps, npts)`` rows recorded."""
+        be = self.backend
+        rows = be.new_record(num_steps, rec[0].shape[0])
+        with be.threads():
+            be.sweep(be.zeros(), be.zeros(), inj, values, rec, rows)
+        self.num_steps += num_steps
+        return rows
+
     # -- sweeps ---------------------------------------------------------------------
 
     def forward(self, geometry: Geometry, *, wavelet: Any = None, history: Any = None,
-                save: bool = False) -> tuple[Any, Any]:
+                save: bool = False, d_obs: Any = None) -> tuple[Any, Any]:
         """Forward sweep: returns ``(d, U)``, ``d`` of shape (nt, nrec) and
-        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``."""
+        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``.
+        ``d_obs`` (observed data) is handed to ``history`` in its context."""
         be = self.backend
         nt = geometry.nt
         wavelet = geometry.wavelet if wavelet is None else wavelet
-        src = self._points(geometry.src)
-        rec = self._points(geometry.rec)
-        if history is None and not save and be.name == "numba":
-            return self._fast_sweep(src, wavelet[: nt - 1], rec, nt, reverse=False), None
-        ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
-        if history is not None:
-            history.setup(ctx)
-        saved = [] if save else None
+        src, rec = self._points(geometry.src), self._points(geometry.rec)
+        if history is None and not save and be.compiled_sweep:
+            d = be.new_record(nt, geometry.nrec)
+            d[1:] = self._run_compiled(src, wavelet[: nt - 1], rec, nt - 1)
+            return d, None
+        notify = self._forward_observer(geometry, wavelet, history, save, d_obs)
         u, up = be.zeros(), be.zeros()
         d = be.new_record(nt, geometry.nrec)
         with be.threads():
-            self._notify(ctx, history, saved, 0, u, up)
-            for n in range(nt - 1):
-                up = be.step(u, up)
-                up = be.inject(up, src, wavelet[n, ...])
-                u, up = up, u
-                d = be.set_row(d, n + 1, u, rec)
-                self._notify(ctx, history, saved, n + 1, u, up)
-        if ctx is not None:
-            ctx._in_forward = False
-            history.end_forward()
-        return be.finish_record(d), self._stack(saved)
+            notify(0, u, up)
+            for s, u, up in self._steps(u, up, nt - 1, self._injection(src, wavelet)):
+                d = be.set_row(d, s + 1, u, rec)
+                notify(s + 1, u, up)
+        return be.finish_record(d), notify.finish()
 
-    def _notify(self, ctx, history, saved, t, u, up) -> None:
-        if saved is not None:
-            saved.append(self.xp.asarray(self.backend.view(u), copy=True))
+    def _forward_observer(self, geometry: Geometry, wavelet: Any, history: Any, save: bool,
+                          d_obs: Any) -> "_Observer":
+        ctx = None
         if history is not None:
-            ctx._cur, ctx._prev, ctx._t, ctx._in_forward = u, up, t, True
-            history.observe(t, self.backend.view(u))
-
-    def _stack(self, saved: list | None) -> Any:
-        if saved is None:
-            return None
-        return self.xp.stack(saved, axis=0)
+            ctx = HistoryContext(self, geometry, wavelet, d_obs)
+            history.setup(ctx)
+        return _Observer(self, ctx, history, save)
 
     def adjoint(self, geometry: Geometry, data: Any, *, history: Any = None,
                 save: bool = False) -> tuple[Any, Any]:
@@ -447,72 +385,112 @@ class Propagator:
         adjoint fields ``V`` of shape ``(nt, *padded_shape)`` if ``save``."""
         be = self.backend
         nt = geometry.nt
-        src = self._points(geometry.src)
-        rec = self._points(geometry.rec)
-        if history is None and not save and be.name == "numba":
-            rows = self._fast_sweep(rec, data[::-1][: nt - 1], src, nt, reverse=True)
-            return rows, None
-        saved = [None] * nt if save else None
-        v, vp = be.zeros(), be.zeros()
+        src, rec = self._points(geometry.src), self._points(geometry.rec)
         q = be.new_record(nt, geometry.nsrc)
+        if history is None and not save and be.compiled_sweep:
+            q[: nt - 1] = self._run_compiled(rec, data[::-1][: nt - 1], src, nt - 1)[::-1]
+            return q, None
+        saved = [None] * nt if save else None
+        inject = be.inject
+
+        def backwards(s: int, field: Any) -> Any:
+            return inject(field, rec, data[nt - 1 - s, ...])
+
         with be.threads():
-            for k in range(nt - 1, -1, -1):
-                vp = be.step(v, vp)
-                vp = be.inject(vp, rec, data[k, ...])
-                v, vp = vp, v
+            for s, v, _ in self._steps(be.zeros(), be.zeros(), nt, backwards):
+                k = nt - 1 - s
                 if k >= 1:
                     q = be.set_row(q, k - 1, v, src)
                 if saved is not None:
                     saved[k] = self.xp.asarray(be.view(v), copy=True)
                 if history is not None:
                     history.correlate(k, be.view(v))
-        return be.finish_record(q), self._stack(saved)
+        return be.finish_record(q), (None if saved is None else self.xp.stack(saved, axis=0))
 
-    def _fast_sweep(self, inj: tuple, inj_vals: Any, rec: tuple, nt: int, *, reverse: bool) -> np.ndarray:
-        be = self.backend
-        sweep = kernels_cpu.get_sweep(self.ndim, be.parallel)
-        u, up = be.zeros(), be.zeros()
-        vals = np.ascontiguousarray(inj_vals, dtype=be.dtype)
-        rows = np.zeros((nt - 1, rec[0].shape[0]), dtype=be.dtype)
-        with be.threads():
-            sweep(u, up, *be.args, inj[0], inj[1], vals, rec[0], rec[1], rows)
-        out = np.zeros((nt, rec[0].shape[0]), dtype=be.dtype)
-        if reverse:
-            out[: nt - 1] = rows[::-1]
-        else:
-            out[1:] = rows
-        return out
-
-    def born(self, geometry: Geometry, dm_padded: Any, *, history: Any = None) -> tuple[Any, Any]:
+    def born(self, geometry: Geometry, dm_padded: Any, *, history: Any = None,
+             replay: Any = None) -> tuple[Any, Any]:
         """Born sweep for a padded-grid perturbation: returns ``(dd, d)``,
-        linearized and background shot records (nt, nrec)."""
+        linearized and background shot records (nt, nrec).
+
+        The background field is computed alongside (and shown to ``history``)
+        or, with ``replay=`` a replayable strategy that has run the forward
+        sweep at this model, read back from it (``d`` is then ``None``).
+        """
         be = self.backend
         nt = geometry.nt
-        wavelet = geometry.wavelet
-        src = self._points(geometry.src)
         rec = self._points(geometry.rec)
         sdm = be.from_padded(dm_padded * (self._a_padded * (1.0 / (self.dt * self.dt))))
-        ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
-        if history is not None:
-            history.setup(ctx)
-        u_prev, u, u_next = be.zeros(), be.zeros(), be.zeros()
-        du, dup = be.zeros(), be.zeros()
-        d = be.new_record(nt, geometry.nrec)
+        notify = d = None
+        if replay is not None:
+            background = _replayed(be, replay, nt)
+        else:
+            notify = self._forward_observer(geometry, geometry.wavelet, history, False, None)
+            u, up = be.zeros(), be.zeros()
+            notify(0, u, up)
+            source = self._injection(self._points(geometry.src), geometry.wavelet)
+            background = _alongside(self, be, u, up, source, nt)
+            d = be.new_record(nt, geometry.nrec)
         dd = be.new_record(nt, geometry.nrec)
+        now: list = [None]
+
+        def scattering(s: int, field: Any) -> Any:
+            now[0] = u_next, u_cur, u_prev = next(background)
+            return be.born_source(field, u_next, u_cur, u_prev, sdm)
+
         with be.threads():
-            self._notify(ctx, history, None, 0, u, u_prev)
-            for n in range(nt - 1):
-                u_next = be.copy(u_next, u_prev)
-                u_next = be.step(u, u_next)
-                u_next = be.inject(u_next, src, wavelet[n, ...])
-                dup = be.step(du, dup)
-                dup = be.born_source(dup, u_next, u, u_prev, sdm)
-                u_prev, u, u_next = u, u_next, u_prev
-                du, dup = dup, du
-                d = be.set_row(d, n + 1, u, rec)
-                dd = be.set_row(dd, n + 1, du, rec)
-                self._notify(ctx, history, None, n + 1, u, u_prev)
-        if ctx is not None:
-            ctx._in_forward = False
-            history.end_forward()
+            for s, du, _ in self._steps(be.zeros(), be.zeros(), nt - 1, scattering):
+                dd = be.set_row(dd, s + 1, du, rec)
+                if notify is not None:
+                    u_next, u_cur, _ = now[0]
+                    d = be.set_row(d, s + 1, u_next, rec)
+                    notify(s + 1, u_next, u_cur)
+        if notify is None:
+            return be.finish_record(dd), None
+        notify.finish()
         return be.finish_record(dd), be.finish_record(d)
+
+
+class _Observer:
+    """Shows each new forward field to a strategy (and keeps copies for ``save``)."""
+
+    def __init__(self, prop: Propagator, ctx: HistoryContext | None, history: Any, save: bool) -> None:
+        self.prop, self.ctx, self.history = prop, ctx, history
+        self.saved = [] if save else None
+
+    def __call__(self, t: int, u: Any, up: Any) -> None:
+        view = self.prop.backend.view
+        if self.saved is not None:
+            self.saved.append(self.prop.xp.asarray(view(u), copy=True))
+        if self.ctx is not None:
+            ctx = self.ctx
+            ctx._cur, ctx._prev, ctx._t, ctx._in_forward = u, up, t, True
+            self.history.observe(t, view(u))
+
+    def finish(self) -> Any:
+        if self.ctx is not None:
+            self.ctx._in_forward = False
+            self.history.end_forward()
+        return None if self.saved is None else self.prop.xp.stack(self.saved, axis=0)
+
+
+def _alongside(prop: Propagator, be: Any, u: Any, up: Any, source: Callable, nt: int) -> Iterator:
+    """Background fields ``(u^{s+1}, u^s, u^{s-1})`` from the forward recurrence
+    run step by step next to the scattered field (a copy per step keeps ``u^{s-1}``)."""
+    keep = be.zeros()
+    steps = prop._steps(u, up, nt - 1, source)
+    prev = up
+    for _ in range(nt - 1):
+        keep = be.copy(keep, prev)
+        _, cur, prev = next(steps)
+        yield cur, prev, keep
+
+
+def _replayed(be: Any, history: Any, nt: int) -> Iterator:
+    """Background fields ``(u^{s+1}, u^s, u^{s-1})`` read back with ``history.replay``
+    into three rotating storage buffers (one copy per step, no stencil)."""
+    older, cur, new = be.zeros(), be.zeros(), be.zeros()
+    cur = be.load(cur, history.replay(0))
+    for s in range(nt - 1):
+        new = be.load(new, history.replay(s + 1))
+        yield new, cur, older
+        older, cur, new = cur, new, older

@@ -1,7 +1,7 @@
 """Multi-shot loops and :class:`randla.LinearOperator` views of the modelling operators.
 
 Every ``*_shots`` function runs the single-shot operator of
-:mod:`randla.apps.wave.operators` once per shot, serially, and sums gradients
+:mod:`randla.apps.wave.solver` once per shot, serially, and sums gradients
 (:mod:`randla.apps.fwi` distributes the same per-shot calls with Dask).
 :func:`forward_operator` and :func:`jacobian_operator` wrap ``F`` and ``J``
 as linear operators on flattened vectors, one modelling run per column, for
@@ -23,7 +23,7 @@ from randla.operators import LinearOperator
 from .geometry import Geometry
 from .history import WavefieldHistory
 from .model import Model
-from .operators import _check_pair, adjoint, born, forward, gauss_newton, gradient, jacobian_adjoint
+from .solver import Solver, _history, born, forward, gauss_newton, gradient, jacobian_adjoint
 
 __all__ = [
     "born_shots",
@@ -79,10 +79,6 @@ def forward_shots(model: Model, geometries: Sequence[Geometry], /, **options: An
     ValueError
         An empty ``geometries``, and as :func:`forward`.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
-
     Examples
     --------
     >>> import numpy as np
@@ -117,10 +113,6 @@ def born_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /, **optio
     ------
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`born`.
-
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -172,12 +164,6 @@ def jacobian_adjoint_shots(model: Model, geometries: Sequence[Geometry], dd: Seq
         As :func:`forward_shots` and :func:`jacobian_adjoint`; ``dd`` needs one
         entry per shot.
 
-    References
-    ----------
-    R.-E. Plessix, "A review of the adjoint-state method for computing the
-    gradient of a functional with geophysical applications", Geophys. J. Int.
-    167(2), 495-503, 2006.
-
     Examples
     --------
     >>> import numpy as np
@@ -219,10 +205,6 @@ def gradient_shots(model: Model, geometries: Sequence[Geometry], d_obs: Sequence
     TypeError, ValueError
         As :func:`forward_shots` and :func:`gradient`; ``d_obs`` needs one
         entry per shot.
-
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
 
     Examples
     --------
@@ -267,12 +249,6 @@ def gauss_newton_shots(model: Model, geometries: Sequence[Geometry], dm: Any, /,
     TypeError, ValueError
         As :func:`forward_shots`, and as :func:`gauss_newton`.
 
-    References
-    ----------
-    R. G. Pratt, C. Shin and G. J. Hicks, "Gauss-Newton and full Newton
-    methods in frequency-space seismic waveform inversion", Geophys. J. Int.
-    133(2), 341-362, 1998.
-
     Examples
     --------
     >>> import numpy as np
@@ -316,11 +292,6 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
     ValueError
         A geometry of another grid.
 
-    References
-    ----------
-    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
-    Blackwell, 1992 (operators and their adjoints, the dot-product test).
-
     Examples
     --------
     >>> import numpy as np
@@ -332,21 +303,15 @@ def forward_operator(model: Model, geometry: Geometry, /, *, kernel: str = "auto
     >>> abs(lhs - rhs) <= 1e-10 * abs(lhs)
     True
     """
-    _check_pair(model, geometry)
+    solver = Solver(model, geometry, kernel=kernel)
     xp = model.xp
     nt, ns, nr = geometry.nt, geometry.nsrc, geometry.nrec
 
-    def record(q: Any) -> Any:
-        return forward(model, geometry.with_wavelet(xp.reshape(q, (nt, ns))), kernel=kernel)
-
-    def source_side(d: Any) -> Any:
-        return adjoint(model, geometry, xp.reshape(d, (nt, nr)), kernel=kernel)
-
     def matmat(X: Any) -> Any:
-        return _by_column(xp, X, record)
+        return _by_column(xp, X, lambda q: solver.forward(wavelet=xp.reshape(q, (nt, ns))))
 
     def rmatmat(Y: Any) -> Any:
-        return _by_column(xp, Y, source_side)
+        return _by_column(xp, Y, lambda d: solver.adjoint(xp.reshape(d, (nt, nr))))
 
     return LinearOperator((nt * nr, nt * ns), matmat, rmatmat=rmatmat, dtype=model.dtype, xp=xp,
                           device=model.device)
@@ -382,12 +347,6 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
     ValueError
         An empty sequence of geometries, or one of another grid.
 
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), WCC1-WCC26, 2009.
-    J. F. Claerbout, "Earth Soundings Analysis: Processing versus Inversion",
-    Blackwell, 1992 (operators and their adjoints, the dot-product test).
-
     Examples
     --------
     >>> import numpy as np
@@ -403,25 +362,25 @@ def jacobian_operator(model: Model, geometries: Geometry | Sequence[Geometry], /
     True
     """
     shots = [geometries] if isinstance(geometries, Geometry) else _check_shots(geometries)
-    for geom in shots:
-        _check_pair(model, geom)
+    solvers = [Solver(model, geom, kernel=kernel) for geom in shots]
+    if history is not None:
+        _history(history)
     xp = model.xp
     sizes = [g.nt * g.nrec for g in shots]
+    starts = [sum(sizes[:i]) for i in range(len(shots))]
     n = 1
     for k in model.shape:
         n *= k
 
-    starts = [sum(sizes[:i]) for i in range(len(shots))]
-
     def records(x: Any) -> Any:
         dm = xp.reshape(x, model.shape)
-        return xp.concat([xp.reshape(born(model, g, dm, kernel=kernel), (-1,)) for g in shots])
+        return xp.concat([xp.reshape(s.born(dm), (-1,)) for s in solvers])
 
     def image(y: Any) -> Any:
         return _sum_images([
-            jacobian_adjoint(model, g, xp.reshape(y[start:start + size], (g.nt, g.nrec)),
-                             history=history, kernel=kernel)
-            for g, start, size in zip(shots, starts, sizes)])
+            s.jacobian_adjoint(xp.reshape(y[start:start + size], (s.geometry.nt, s.geometry.nrec)),
+                               history=history)
+            for s, start, size in zip(solvers, starts, sizes)])
 
     def matmat(X: Any) -> Any:
         return _by_column(xp, X, records)

@@ -8,6 +8,7 @@ exactly in rational arithmetic by Fornberg's recursion and then rounded once.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Sequence
 
@@ -140,10 +141,15 @@ def second_derivative_weights(space_order: int, /) -> np.ndarray:
     >>> second_derivative_weights(4).round(6).tolist()
     [-2.5, 1.333333, -0.083333]
     """
-    so = _check_space_order(space_order)
-    radius = so // 2
-    full = fornberg_weights(2, list(range(-radius, radius + 1)))
-    return full[radius:].copy()
+    return np.array(_centred_weights(_check_space_order(space_order)))
+
+
+@functools.lru_cache(maxsize=None)
+def _centred_weights(space_order: int) -> tuple[float, ...]:
+    """The weights of :func:`second_derivative_weights`, computed once per order
+    (exact rational arithmetic costs milliseconds; every solver needs them)."""
+    radius = space_order // 2
+    return tuple(fornberg_weights(2, list(range(-radius, radius + 1)))[radius:].tolist())
 
 
 def stencil_bound(space_order: int, /) -> float:
@@ -197,8 +203,3 @@ def _axis_weights(space_order: int, spacing: Sequence[float]) -> tuple[np.ndarra
         out[axis, 1:] = w[1:] / (h * h)
         centre += w[0] / (h * h)
     return out, float(centre)
-
-
-def _radius(space_order: int) -> int:
-    return _check_space_order(space_order) // 2
-

@@ -47,7 +47,7 @@ def test_cuda_operators_match_numba_2d():
 
 
 def test_cuda_step_matches_reference_3d():
-    from randla.apps.wave.kernels_gpu import get_cuda_kernels
+    from randla.apps.wave.kernels.gpu import get_cuda_kernels
 
     rng = np.random.default_rng(1)
     radius, shape = 2, (4, 3, 5)
@@ -66,7 +66,7 @@ def test_cuda_step_matches_reference_3d():
 
 
 def test_cuda_injection_is_adjoint_of_interpolation():
-    from randla.apps.wave.kernels_gpu import get_cuda_kernels
+    from randla.apps.wave.kernels.gpu import get_cuda_kernels
 
     rng = np.random.default_rng(2)
     model = Model(np.full((6, 5), 1500.0), spacing=10.0, nbl=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from randla.apps.wave import Geometry, Model, Propagator, forward, layered_model, reference_step
-from randla.apps.wave import kernels_cpu
+from randla.apps.wave.kernels import cpu as kernels_cpu
 from randla.apps.wave.stencil import _axis_weights
 
 from wave_helpers import random_positions

@@ -1,4 +1,4 @@
-"""Numba CPU kernels of the acoustic engine (NumPy arrays).
+"""Numba CPU backend of the acoustic engine (NumPy arrays).
 
 One time step updates the field in place::
 
@@ -19,16 +19,26 @@ constant), the Laplacian is generated fully unrolled for that length (an
 compiled once per (ndim, radius, dtype) and cached on disk. ``parallel=True`` builds a
 ``prange`` variant over the outermost axis (opt-in; threads from
 ``numba.set_num_threads``).
+
+The stencil update is written once per dimension (:func:`_update2`,
+:func:`_update3`) and reached through one inlined generic ``_update``; the
+step kernel and the whole-sweep kernel are each one Python body compiled
+serial and ``parallel=True`` (the inlined ``prange`` becomes parallel only in
+the parallel compilation).
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit, prange
 from numba.extending import overload
+
+from randla.backend import is_numpy
+
+from . import Backend
 
 __all__ = [
     "NumbaBackend",
@@ -37,6 +47,10 @@ __all__ = [
     "born_source",
     "get_step",
     "get_sweep",
+    "step",
+    "step_parallel",
+    "sweep",
+    "sweep_parallel",
     "inject",
     "interpolate",
 ]
@@ -94,7 +108,7 @@ def _ov_lap3(u, p, s0, s1, w0, w1, w2, c0):
 # -- one time step -------------------------------------------------------------------
 
 
-def _step2_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+def _update2(u, up, a, b, w, c0, shape):  # pragma: no cover - inlined into the kernels
     w0, w1 = w
     R = len(w0) - 1
     n0, n1 = shape
@@ -109,7 +123,7 @@ def _step2_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice
 _BLOCK_J = 64  # rows per block in 3-D: 2R+1 planes x BLOCK_J rows stay in L2
 
 
-def _step3_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+def _update3(u, up, a, b, w, c0, shape):  # pragma: no cover - inlined into the kernels
     # 2.5-D blocking: for a block of rows j, sweep all planes i, so the planes
     # i-R..i+R of that block are reused from cache instead of re-read.
     w0, w1, w2 = w
@@ -129,23 +143,32 @@ def _step3_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice
                     up[p] = a[p] * _lap3(u, p, s0, s1, w0, w1, w2, c0) + b[p] * (u[p] - up[p]) + up[p]
 
 
-_step2 = njit(**_OPTS)(_step2_body)
-_step3 = njit(**_OPTS)(_step3_body)
-_step2_par = njit(parallel=True, **_OPTS)(_step2_body)
-_step3_par = njit(parallel=True, **_OPTS)(_step3_body)
+def _update(u, up, a, b, w, c0, shape):  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_update, inline="always")
+def _ov_update(u, up, a, b, w, c0, shape):
+    return _update2 if shape.count == 2 else _update3
+
+
+def _step_body(u, up, a, b, w, c0, shape):  # pragma: no cover - compiled twice below
+    _update(u, up, a, b, w, c0, shape)
+
+
+step = njit(**_OPTS)(_step_body)
+step_parallel = njit(parallel=True, **_OPTS)(_step_body)
 
 
 def get_step(ndim: int, parallel: bool = False):
-    """Compiled in-place step ``step(u, up, a, b, w, c0, shape)``.
+    """Compiled in-place step ``step(u, up, a, b, w, c0, shape)`` (any ``ndim``).
 
     ``u, up, a, b`` are flat storage arrays, ``w`` a tuple of ``ndim`` tuples
     of ``radius + 1`` weights (``w[axis][k] = w_k / h_axis^2``; entry 0
     unused; the radius is their length), ``c0`` the centre weight and
-    ``shape`` the storage shape.
+    ``shape`` the storage shape (its length selects the 2-D or 3-D loop).
     """
-    if ndim == 2:
-        return _step2_par if parallel else _step2
-    return _step3_par if parallel else _step3
+    return step_parallel if parallel else step
 
 
 # -- points, Born source, imaging -------------------------------------------------------
@@ -229,81 +252,59 @@ def accumulate_checkpoint(g, v, u_t, u_tm1, v_next):
     (_checkpoint2 if g.ndim == 2 else _checkpoint3)(g, v, u_t, u_tm1, v_next)
 
 
-# -- whole sweeps (no Python in the time loop) ---------------------------------------------
+# -- the whole sweep (no Python in the time loop) ------------------------------------------
 
 
-@njit(**_OPTS)
-def _sweep2(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
-    for s in range(out.shape[0]):
-        _step2(u, up, a, b, w, c0, shape)
+def _sweep_body(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
+    for s in range(out.shape[0]):  # pragma: no cover - compiled twice below
+        _update(u, up, a, b, w, c0, shape)
         inject(up, a, inj_idx, inj_w, inj_vals[s])
         u, up = up, u
         interpolate(u, rec_idx, rec_w, out[s])
     return u, up
 
 
-@njit(**_OPTS)
-def _sweep3(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
-    for s in range(out.shape[0]):
-        _step3(u, up, a, b, w, c0, shape)
-        inject(up, a, inj_idx, inj_w, inj_vals[s])
-        u, up = up, u
-        interpolate(u, rec_idx, rec_w, out[s])
-    return u, up
-
-
-@njit(**_OPTS)
-def _sweep2_par(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
-    for s in range(out.shape[0]):
-        _step2_par(u, up, a, b, w, c0, shape)
-        inject(up, a, inj_idx, inj_w, inj_vals[s])
-        u, up = up, u
-        interpolate(u, rec_idx, rec_w, out[s])
-    return u, up
-
-
-@njit(**_OPTS)
-def _sweep3_par(u, up, a, b, w, c0, shape, inj_idx, inj_w, inj_vals, rec_idx, rec_w, out):
-    for s in range(out.shape[0]):
-        _step3_par(u, up, a, b, w, c0, shape)
-        inject(up, a, inj_idx, inj_w, inj_vals[s])
-        u, up = up, u
-        interpolate(u, rec_idx, rec_w, out[s])
-    return u, up
+sweep = njit(**_OPTS)(_sweep_body)
+sweep_parallel = njit(parallel=True, **_OPTS)(_sweep_body)
 
 
 def get_sweep(ndim: int, parallel: bool = False):
     """Compiled multi-step sweep ``sweep(u, up, a, b, w, c0, shape,
     inj_idx, inj_w, inj_vals, rec_idx, rec_w, out)``: ``len(out)`` steps, step
     ``s`` injects ``inj_vals[s]`` and records ``out[s]`` from the new field;
-    returns ``(current, previous)``. Used when no wavefield history is attached."""
-    if ndim == 2:
-        return _sweep2_par if parallel else _sweep2
-    return _sweep3_par if parallel else _sweep3
+    returns ``(current, previous)``. The same recurrence as
+    ``Propagator._steps``, for sweeps no strategy needs to see."""
+    return sweep_parallel if parallel else sweep
 
 
 # -- the propagator backend ---------------------------------------------------------------
 
 
-class NumbaBackend:
-    """The :class:`~randla.apps.wave.Propagator` backend of NumPy models: flat
-    storage fields, these kernels, ``parallel`` for the ``prange`` variants."""
+class NumbaBackend(Backend):
+    """NumPy models: flat C-order storage fields and these kernels; the
+    ``prange`` variants when ``prop.num_threads > 1``."""
 
     name = "numba"
+    compiled_sweep = True
+    requirement: ClassVar[str] = "a model with NumPy arrays"
 
-    def __init__(self, prop: Any, parallel: bool) -> None:
-        self.prop = prop
-        self.storage_shape = prop.storage_shape
-        self.inner = prop.inner
+    @classmethod
+    def accepts(cls, xp: Any) -> bool:
+        return is_numpy(xp)
+
+    def __init__(self, prop: Any) -> None:
+        super().__init__(prop)
+        num = prop.num_threads
+        self.parallel = num is not None and num > 1
         dtype = np.dtype(prop.np_dtype)
         self.dtype = dtype
-        self.a = np.ascontiguousarray(prop.a_storage).reshape(-1)
-        self.b = np.ascontiguousarray(prop.b_storage).reshape(-1)
+        self.a = prop.a_storage.reshape(-1)
+        self.b = prop.b_storage.reshape(-1)
         w = tuple(tuple(dtype.type(x) for x in row) for row in prop.weights)
         self.args = (self.a, self.b, w, dtype.type(prop.center),
                      tuple(int(n) for n in prop.storage_shape))
-        self.step_fn = get_step(prop.ndim, parallel)
-        self.parallel = parallel
+        self.step_fn = get_step(prop.ndim, self.parallel)
+        self.sweep_fn = get_sweep(prop.ndim, self.parallel)
         self.size = int(np.prod(prop.storage_shape))
 
     def zeros(self) -> np.ndarray:
@@ -321,6 +322,11 @@ class NumbaBackend:
         self.step_fn(u, up, *self.args)
         return up
 
+    def sweep(self, u: np.ndarray, up: np.ndarray, inj: tuple, values: Any, rec: tuple,
+              out: np.ndarray) -> None:
+        vals = np.ascontiguousarray(values, dtype=self.dtype)
+        self.sweep_fn(u, up, *self.args, inj[0], inj[1], vals, rec[0], rec[1], out)
+
     def points(self, interp: Any) -> tuple:
         idx = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
         return (np.ascontiguousarray(idx), np.ascontiguousarray(interp.weights.astype(self.dtype)))
@@ -329,17 +335,15 @@ class NumbaBackend:
         inject(up, self.a, pts[0], pts[1], values)
         return up
 
-    def interpolate(self, u: np.ndarray, pts: tuple, out: np.ndarray) -> np.ndarray:
-        interpolate(u, pts[0], pts[1], out)
-        return out
-
     def view(self, u: np.ndarray) -> np.ndarray:
         return u.reshape(self.storage_shape)[self.inner]
 
+    def load(self, dst: np.ndarray, x: Any) -> np.ndarray:
+        np.copyto(self.view(dst), x)
+        return dst
+
     def from_padded(self, x: Any) -> np.ndarray:
-        out = np.zeros(self.storage_shape, dtype=self.dtype)
-        out[self.inner] = x
-        return out.reshape(-1)
+        return self.load(self.zeros(), x)
 
     def born_source(self, du, u_next, u_cur, u_prev, sdm):
         born_source(du, u_next, u_cur, u_prev, sdm)
@@ -352,19 +356,15 @@ class NumbaBackend:
         interpolate(u, pts[0], pts[1], rec[n])
         return rec
 
-    def finish_record(self, rec: np.ndarray) -> np.ndarray:
-        return rec
-
     @contextlib.contextmanager
     def threads(self):
-        num = self.prop.num_threads
-        if num is None or not self.parallel:
+        if not self.parallel:
             yield
             return
         import numba
 
         old = numba.get_num_threads()
-        numba.set_num_threads(num)
+        numba.set_num_threads(self.prop.num_threads)
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""Plain array-API reference stepper (any backend; used by the tests).
+"""Array-API reference backend: the stepper on any namespace (and the tests' yardstick).
 
 It computes exactly what the Numba and CUDA kernels compute, written with
 standard array operations only (slicing, arithmetic, ``zeros``), so it runs on
@@ -8,12 +8,11 @@ and is meant for small grids and for checking the fast kernels.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
-import numpy as np
+from randla.backend import check_float, device_of, namespace
 
-from randla.backend import check_float, device_of, from_host, namespace
+from . import Backend
 
 __all__ = ["ReferenceBackend", "reference_step"]
 
@@ -97,17 +96,19 @@ def reference_step(
     return out
 
 
-class ReferenceBackend:
-    """The :class:`~randla.apps.wave.Propagator` backend of other namespaces:
-    functional updates with :func:`reference_step`, dense point matrices."""
+class ReferenceBackend(Backend):
+    """Any namespace: functional updates with :func:`reference_step` and dense
+    ``(num_points, N)`` point matrices (small grids only)."""
 
     name = "reference"
+    requirement: ClassVar[str] = "any array-API namespace"
+
+    @classmethod
+    def accepts(cls, xp: Any) -> bool:
+        return True
 
     def __init__(self, prop: Any) -> None:
-        self.prop = prop
-        self.xp = prop.xp
-        self.storage_shape = prop.storage_shape
-        self.inner = prop.inner
+        super().__init__(prop)
         self.a = prop.a_storage
         self.b = prop.b_storage
         self.weights = [[float(x) for x in row] for row in prop.weights]
@@ -126,24 +127,20 @@ class ReferenceBackend:
         return reference_step(u, up, self.a, self.b, weights=self.weights, center=self.center)
 
     def points(self, interp: Any) -> Any:
-        size = int(np.prod(self.storage_shape))
-        flat = interp.flat_indices(self.storage_shape, offset=self.prop.radius)
-        mat = np.zeros((interp.num_points, size), dtype=np.float64)
-        rows = np.repeat(np.arange(interp.num_points), flat.shape[1])
-        np.add.at(mat, (rows, flat.ravel()), interp.weights.ravel())
-        return from_host(mat, self.xp, dtype=self.prop.dtype, device=self.prop.device)
+        prop = self.prop
+        return interp._matrix(self.xp, prop.dtype, prop.device, shape=self.storage_shape,
+                              offset=prop.radius)
 
     def inject(self, up: Any, pts: Any, values: Any) -> Any:
         xp = self.xp
         field = xp.reshape(xp.matmul(values, pts), self.storage_shape)
         return up + self.a * field
 
-    def interpolate(self, u: Any, pts: Any, out: Any = None) -> Any:
-        xp = self.xp
-        return xp.matmul(pts, xp.reshape(u, (-1,)))
-
     def view(self, u: Any) -> Any:
         return u[self.inner]
+
+    def load(self, dst: Any, x: Any) -> Any:
+        return self.from_padded(x)
 
     def from_padded(self, x: Any) -> Any:
         out = self.zeros()
@@ -158,12 +155,8 @@ class ReferenceBackend:
         return [zero] * nt
 
     def set_row(self, rec: list, n: int, u: Any, pts: Any) -> list:
-        rec[n] = self.interpolate(u, pts)
+        rec[n] = self.xp.matmul(pts, self.xp.reshape(u, (-1,)))
         return rec
 
     def finish_record(self, rec: list) -> Any:
         return self.xp.stack(rec, axis=0)
-
-    @contextlib.contextmanager
-    def threads(self):
-        yield

@@ -1,6 +1,6 @@
-"""numba.cuda kernels of the acoustic engine, for CuPy arrays.
+"""numba.cuda backend of the acoustic engine, for CuPy arrays.
 
-Same arithmetic as :mod:`.kernels_cpu` (one thread per grid point, the
+Same arithmetic as :mod:`.cpu` (one thread per grid point, the
 contiguous axis mapped to ``threadIdx.x`` for coalesced access; sources
 injected with ``cuda.atomic.add`` so coincident corners add up). Tested under
 the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) on small grids, where NumPy
@@ -10,12 +10,14 @@ arrays stand in for device arrays.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import cuda
 
-from randla.backend import from_host
+from randla.backend import from_host, is_cupy, is_numpy
+
+from . import Backend
 
 __all__ = ["CudaBackend", "get_cuda_kernels"]
 
@@ -99,17 +101,20 @@ def _blocks(n: int, threads: int = 128) -> tuple[int, int]:
     return max(1, math.ceil(n / threads)), threads
 
 
-class CudaBackend:
-    """Propagator backend running numba.cuda kernels on CuPy (or, under the
-    simulator, NumPy) flat storage arrays."""
+class CudaBackend(Backend):
+    """numba.cuda kernels on CuPy (or, under the simulator, NumPy) flat storage arrays."""
 
     name = "cuda"
+    requirement: ClassVar[str] = "CuPy arrays (or NumPy under NUMBA_ENABLE_CUDASIM=1)"
+
+    @classmethod
+    def accepts(cls, xp: Any) -> bool:
+        from numba import config
+
+        return is_cupy(xp) or (is_numpy(xp) and bool(config.ENABLE_CUDASIM))
 
     def __init__(self, prop: Any) -> None:
-        self.prop = prop
-        self.xp = prop.xp
-        self.storage_shape = prop.storage_shape
-        self.inner = prop.inner
+        super().__init__(prop)
         self.size = int(np.prod(prop.storage_shape))
         self.np_dtype = np.dtype(prop.np_dtype)
         self.a = self.xp.reshape(prop.a_storage, (-1,))
@@ -127,7 +132,6 @@ class CudaBackend:
             self.grid = (math.ceil(inner[2] / block[0]), math.ceil(inner[1] / block[1]),
                          math.ceil(inner[0] / block[2]))
         self.block = block
-        self.parallel = False
 
     def zeros(self) -> Any:
         return self.xp.zeros((self.size,), dtype=self.prop.dtype, device=self.prop.device)
@@ -157,18 +161,15 @@ class CudaBackend:
         self.kernels["inject"][blocks, threads](up, self.a, pts[0], pts[1], values)
         return up
 
-    def interpolate(self, u: Any, pts: tuple, out: Any) -> Any:
-        blocks, threads = _blocks(int(pts[0].shape[0]))
-        self.kernels["interpolate"][blocks, threads](u, pts[0], pts[1], out)
-        return out
-
     def view(self, u: Any) -> Any:
         return self.xp.reshape(u, self.storage_shape)[self.inner]
 
+    def load(self, dst: Any, x: Any) -> Any:
+        self.xp.reshape(dst, self.storage_shape)[self.inner] = x
+        return dst
+
     def from_padded(self, x: Any) -> Any:
-        out = self.xp.zeros(self.storage_shape, dtype=self.prop.dtype, device=self.prop.device)
-        out[self.inner] = x
-        return self.xp.reshape(out, (-1,))
+        return self.load(self.zeros(), x)
 
     def born_source(self, du, u_next, u_cur, u_prev, sdm):
         blocks, threads = _blocks(self.size, 256)
@@ -179,13 +180,6 @@ class CudaBackend:
         return self.xp.zeros((nt, npts), dtype=self.prop.dtype, device=self.prop.device)
 
     def set_row(self, rec: Any, n: int, u: Any, pts: tuple) -> Any:
-        self.interpolate(u, pts, rec[n])
+        blocks, threads = _blocks(int(pts[0].shape[0]))
+        self.kernels["interpolate"][blocks, threads](u, pts[0], pts[1], rec[n])
         return rec
-
-    def finish_record(self, rec: Any) -> Any:
-        return rec
-
-    def threads(self):
-        import contextlib
-
-        return contextlib.nullcontext()
