@@ -338,7 +338,7 @@ def gradient(model: Model, geometry: Geometry, d_obs: Any, /, *, history: Wavefi
     _check_traces(d_obs, model, (geometry.nt, geometry.nrec), "d_obs")
     strategy = _history(history)
     prop = _propagator(model, geometry, kernel, num_threads)
-    d, _ = prop.forward(geometry, history=strategy)
+    d, _ = prop.forward(geometry, history=strategy, d_obs=d_obs)
     residual = d - d_obs
     xp = model.xp
     f = 0.5 * float(xp.sum(residual * residual))

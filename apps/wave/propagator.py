@@ -129,6 +129,9 @@ class HistoryContext:
         Grid dimension and spacing, and the fields' dtype, namespace, device.
     model, geometry : Model, Geometry
         The shot being propagated (read only).
+    d_obs : array (nt, nrec) or None
+        The shot's observed record when the sweep computes a data misfit
+        (:func:`~randla.apps.wave.gradient`), else None.
     imaging_scale : float
         ``-1 / dt^2``, the factor of the cross-correlation imaging condition.
     num_advanced_steps : int
@@ -164,10 +167,11 @@ class HistoryContext:
     True
     """
 
-    def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any) -> None:
+    def __init__(self, prop: "Propagator", geometry: Geometry, wavelet: Any, *, d_obs: Any = None) -> None:
         model = prop.model
         self.model = model
         self.geometry = geometry
+        self.d_obs = d_obs
         self.nt = geometry.nt
         self.dt = prop.dt
         self.shape = model.padded_shape
@@ -399,9 +403,10 @@ class Propagator:
     # -- sweeps ---------------------------------------------------------------------
 
     def forward(self, geometry: Geometry, *, wavelet: Any = None, history: Any = None,
-                save: bool = False) -> tuple[Any, Any]:
+                save: bool = False, d_obs: Any = None) -> tuple[Any, Any]:
         """Forward sweep: returns ``(d, U)``, ``d`` of shape (nt, nrec) and
-        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``."""
+        ``U`` of shape ``(nt, *padded_shape)`` if ``save`` else ``None``
+        (``d_obs`` is handed to the history's context)."""
         be = self.backend
         nt = geometry.nt
         wavelet = geometry.wavelet if wavelet is None else wavelet
@@ -409,7 +414,7 @@ class Propagator:
         rec = self._points(geometry.rec)
         if history is None and not save and be.name == "numba":
             return self._fast_sweep(src, wavelet[: nt - 1], rec, nt, reverse=False), None
-        ctx = HistoryContext(self, geometry, wavelet) if history is not None else None
+        ctx = HistoryContext(self, geometry, wavelet, d_obs=d_obs) if history is not None else None
         if history is not None:
             history.setup(ctx)
         saved = [] if save else None
