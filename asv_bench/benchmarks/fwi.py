@@ -53,8 +53,6 @@ def _strategy(name):
 def _gradient(m0, geom, d_obs, strategy):
     from randla.apps.wave import gradient
 
-    if hasattr(strategy, "bind"):
-        strategy.bind(d_obs, geometry=geom)
     return gradient(m0, geom, d_obs, history=strategy)[1]
 
 
