@@ -16,11 +16,6 @@ References
 ----------
 J. Virieux and S. Operto, "An overview of full-waveform inversion in
 exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
-
-R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, "A limited memory algorithm for
-bound constrained optimization", SIAM J. Sci. Comput. 16(5), 1190-1208, 1995.
-
-M. Louboutin and F. J. Herrmann, SEG 2021 (FWI with probed gradients).
 """
 
 from __future__ import annotations
@@ -229,11 +224,6 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
         mask of the wrong shape, an imaging condition that is not the
         gradient, and as
         :func:`objective`.
-
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), 2009; R. H. Byrd et al.,
-    SIAM J. Sci. Comput. 16(5), 1995; M. Louboutin and F. J. Herrmann, SEG 2021.
 
     Examples
     --------

@@ -255,7 +255,7 @@ def _time_probes(entry: Any, n: int, num_probes: int, gen: np.random.Generator, 
         raise ValueError(f"num_probes = {num_probes} exceeds the number of time samples n = {n} "
                          "(probing saves memory only for num_probes < n)")
     options = {"data": data} if entry.name in DATA_KINDS else {}
-    return np.asarray(to_host(entry.draw(n, num_probes, rng=gen, **options)), dtype=np.float64)
+    return np.asarray(to_host(draw_probes(entry.name, n, num_probes, rng=gen, **options)), dtype=np.float64)
 
 
 def dft_basis(frequencies: Sequence[float], times: Any, /) -> np.ndarray:

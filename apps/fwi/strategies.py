@@ -39,10 +39,6 @@ References
 M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
 randomized trace estimation", SEG Technical Program Expanded Abstracts, 2021;
 TimeProbeSeismic.jl.
-
-P. A. Witte, M. Louboutin, F. Luporini, G. J. Gorman and F. J. Herrmann,
-"Compressive least-squares migration with on-the-fly Fourier transforms",
-Geophysics 84(5), R655-R672, 2019.
 """
 
 from __future__ import annotations
@@ -307,10 +303,6 @@ class Probed(_TimeCompressed):
         For a bad ``num_probes``, unknown ``probe``, bad ``block`` or
         ``subsample``; at :meth:`setup` for ``num_probes > nt`` (or above the
         kept samples for orthogonal kinds) and ``data_qr`` without ``d_obs``.
-
-    References
-    ----------
-    M. Louboutin and F. J. Herrmann, SEG 2021; TimeProbeSeismic.jl.
 
     Examples
     --------

@@ -420,12 +420,8 @@ def revolve_schedule(nt: int, num_snapshots: int, /) -> list[tuple]:
 
     Raises
     ------
-    ValueError
-        If ``nt < 1`` or ``num_snapshots < 1``.
-
-    References
-    ----------
-    A. Griewank and A. Walther, ACM TOMS 26(1), 19-45, 2000.
+    ValueError, TypeError
+        If ``nt`` or ``num_snapshots`` is not a positive integer.
 
     Examples
     --------
