@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fwi_helpers import cosine
 
-from randla.apps.fwi import ISIC, Probed, fwi, kspace_filter, rtm
-from randla.apps.wave import FullStorage, Geometry, forward, layered_anomaly_model, smooth
+from randla.apps.fwi import Probed, fwi, rtm
+from randla.apps.wave import ISIC, FullStorage, Geometry, forward, kspace_filter, layered_anomaly_model, smooth
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fwi_helpers import second_difference, small_shot
 
-from randla.apps.fwi import ISIC, OnTheFlyDFT, Probed
-from randla.apps.wave import FullStorage, adjoint, forward, gradient, jacobian_adjoint
+from randla.apps.fwi import OnTheFlyDFT, Probed
+from randla.apps.wave import ISIC, FullStorage, adjoint, forward, gradient, jacobian_adjoint
 
 
 @pytest.fixture(scope="module")
