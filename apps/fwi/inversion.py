@@ -70,7 +70,6 @@ def rtm(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, *
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, rtm
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
@@ -227,7 +226,6 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_anomaly_model, smooth
     >>> from randla.apps.fwi import Probed, fwi
     >>> true = layered_anomaly_model((40, 30), spacing=10.0, nbl=8, anomaly=0.1)

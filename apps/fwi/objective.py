@@ -173,14 +173,12 @@ def shot_objective(model: Model, geometry: Geometry, d_obs: Any, /, *, history: 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, shot_objective
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
     >>> geom = Geometry(model, src_positions=[[200.0, 20.0]],
     ...                 rec_positions=[[x, 20.0] for x in range(0, 400, 20)], tn=0.2)
-    >>> d_obs = forward(model, geom)
-    >>> m0 = model.with_vp(smooth(model.vp, sigma=3.0))
+    >>> d_obs, m0 = forward(model, geom), model.with_vp(smooth(model.vp, sigma=3.0))
     >>> f, g = shot_objective(m0, geom, d_obs, history=Probed(16, "data_qr"), rng=0)
     >>> f > 0, g.shape
     (True, (40, 30))
@@ -237,7 +235,6 @@ def objective(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any]
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, objective
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
