@@ -111,6 +111,15 @@ class _TimeCompressed(WavefieldHistory):
         self._adj_stream = None
         self._state = "idle"
 
+    def bind(self, d_obs: Any, /, *, geometry: Any = None) -> "_TimeCompressed":
+        """Deprecated, does nothing: the observed data now reach the strategy
+        through the engine's context (``context.d_obs``, set by
+        :func:`~randla.apps.wave.gradient` and the fwi objectives). Returns
+        ``self``; removed in the next release."""
+        warnings.warn("bind() is deprecated and ignored: the observed data reach the strategy through "
+                      "the engine's context (context.d_obs)", DeprecationWarning, stacklevel=2)
+        return self
+
     # -- hooks ---------------------------------------------------------------------
 
     def _draw(self, context: Any, stride: int, offset: int, num_rows: int) -> np.ndarray:

@@ -210,6 +210,8 @@ def test_deprecated_kind_and_positional_rng(shot):
         again = positional.spawn(rng=3)     # rebuilt from the normalised arguments
     gradient(m0, geom, d_obs, history=again)
     np.testing.assert_array_equal(again.probes, keyword.probes)
+    with pytest.warns(DeprecationWarning, match="context"):
+        assert keyword.bind(d_obs, geometry=geom) is keyword
     with pytest.raises(TypeError, match="kind"):
         Probed(6, "gaussian", kind="rademacher")
     with pytest.raises(TypeError, match="rng"):
