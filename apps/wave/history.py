@@ -186,8 +186,11 @@ class WavefieldHistory:
         """
         args, kwargs = getattr(self, "_arguments", ((), {}))
         cls = type(self)
-        if "rng" in inspect.signature(cls.__init__).parameters:
-            kwargs = {**kwargs, "rng": rng}
+        signature = inspect.signature(cls.__init__)
+        if "rng" in signature.parameters:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.arguments["rng"] = rng
+            args, kwargs = bound.args[1:], bound.kwargs
         return cls(*args, **kwargs)
 
     def setup(self, context: Any) -> None:

@@ -264,6 +264,14 @@ def test_spawn_rebuilds_with_the_same_arguments(shot):
 
     twin = Scaled(2.5, imaging=isic).spawn()
     assert (type(twin), twin.factor, twin.imaging) == (Scaled, 2.5, isic)
+
+    class Seeded(_Recorder):
+        def __init__(self, rng, scale=1.0):
+            super().__init__()
+            self.rng, self.scale = rng, scale
+
+    again = Seeded(1, 2.0).spawn(rng=9)        # a positional rng is replaced too
+    assert (type(again), again.rng, again.scale) == (Seeded, 9, 2.0)
     # randomized strategies are re-seeded from rng, the template untouched
     template = Probed(6, "gaussian", rng=0, block=3)
     a, b, c = template.spawn(rng=7), template.spawn(rng=7), template.spawn(rng=8)
