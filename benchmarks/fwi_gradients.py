@@ -50,8 +50,6 @@ def cosine(a, b) -> float:
 
 def run_strategy(template, m0, geom, d_obs, seed=0):
     strategy = make_strategy(template, rng=seed)
-    if hasattr(strategy, "bind"):
-        strategy.bind(d_obs, geometry=geom)
     start = time.perf_counter()
     _, g = gradient(m0, geom, d_obs, history=strategy)
     return time.perf_counter() - start, np.asarray(g, dtype=np.float64), strategy

@@ -50,8 +50,6 @@ def cosine(a, b) -> float:
 
 def held_bytes(template, model, geom, d) -> int:
     s = make_strategy(template, rng=0)
-    if hasattr(s, "bind"):
-        s.bind(d, geometry=geom)
     gradient(model, geom, d, history=s)
     return int(s.nbytes)
 

@@ -64,13 +64,28 @@ sphinx_gallery_conf = {
 # -- API pages generated from __all__ -------------------------------------------
 
 
+def _documented_elsewhere(modname: str, name: str, obj: object) -> bool:
+    """A name one application re-exports from another (documented there once:
+    two pages for one class are duplicate object descriptions)."""
+    home = getattr(obj, "__module__", None) or ""
+    if not home.startswith("randla.apps.") or home == modname or home.startswith(modname + "."):
+        return False
+    package = importlib.import_module(".".join(home.split(".")[:3]))
+    return name in getattr(package, "__all__", ())
+
+
 def _module_block(modname: str, title: str) -> str:
     module = importlib.import_module(modname)
     names = sorted(getattr(module, "__all__", []))
+    again = [n for n in names if _documented_elsewhere(modname, n, getattr(module, n))]
+    names = [n for n in names if n not in again]
     lines = [title, "-" * len(title), "", f".. currentmodule:: {modname}", ""]
     doc = (module.__doc__ or "").strip().splitlines()
     if doc:
         lines += [doc[0], ""]
+    if again:
+        lines += ["Also exports " + ", ".join(f"``{n}``" for n in again)
+                  + " (documented where they are defined).", ""]
     if names:
         lines += [".. autosummary::", "   :toctree: generated", ""]
         lines += [f"   {name}" for name in names]

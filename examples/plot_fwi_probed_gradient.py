@@ -34,10 +34,9 @@ m0 = model.with_vp(smooth(model.vp, sigma=5.0))
 
 
 def run(template):
-    """One gradient through a fresh copy of the strategy (bound to the data)."""
+    """One gradient through a fresh copy of the strategy (the observed data
+    reach it through the engine's context)."""
     strategy = make_strategy(template, rng=0)
-    if hasattr(strategy, "bind"):
-        strategy.bind(d_obs, geometry=geom)
     start = time.perf_counter()
     _, g = gradient(m0, geom, d_obs, history=strategy)
     return np.asarray(g, dtype=np.float64), strategy.nbytes, time.perf_counter() - start

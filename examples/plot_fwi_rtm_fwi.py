@@ -16,8 +16,8 @@ on a Dask ``LocalCluster``, with identical results.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from randla.apps.fwi import ISIC, Probed, fwi, rtm
-from randla.apps.wave import FullStorage, Geometry, forward, overthrust_model, smooth
+from randla.apps.fwi import Probed, fwi, rtm
+from randla.apps.wave import ISIC, FullStorage, Geometry, forward, overthrust_model, smooth
 
 true = overthrust_model((121, 41), spacing=25.0, nbl=15)
 extent = 120 * 25.0

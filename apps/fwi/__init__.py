@@ -5,23 +5,29 @@ Wavefield-history strategies for the engine's seam
 :class:`Probed` (randomized trace estimation in time, Louboutin & Herrmann
 2021, TimeProbeSeismic) and :class:`OnTheFlyDFT` (Witte et al. 2019), with
 blocked GEMM accumulation, summation by parts and unbiased time subsampling;
-imaging conditions evaluated on the compressed fields (cross-correlation,
-ISIC, k-space filter); the multi-shot objective on Dask or serially; RTM and
-L-BFGS-B FWI drivers.
+the time-probe kinds ``dft`` and ``data_qr``, registered in
+:mod:`randla.random` at import; the multi-shot objective on Dask or serially;
+RTM and L-BFGS-B FWI drivers. The imaging conditions (cross-correlation,
+ISIC, k-space filter) belong to the seam (:mod:`randla.apps.wave.imaging`)
+and are re-exported here.
 
 References
 ----------
 M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
 randomized trace estimation", SEG Technical Program Expanded Abstracts, 2021.
-
-P. A. Witte, M. Louboutin, F. Luporini, G. J. Gorman and F. J. Herrmann,
-"Compressive least-squares migration with on-the-fly Fourier transforms",
-Geophysics 84(5), R655-R672, 2019.
 """
 
 from __future__ import annotations
 
-from .imaging import CrossCorrelation, ImagingCondition, ISIC, KSpaceFilter, kspace_filter, spatial_gradient
+from randla.apps.wave.imaging import (
+    ISIC,
+    CrossCorrelation,
+    ImagingCondition,
+    KSpaceFilter,
+    kspace_filter,
+    spatial_gradient,
+)
+
 from .inversion import FWIResult, fwi, rtm
 from .objective import ObjectiveInfo, make_strategy, objective, shot_objective
 from .parallel import ShotExecutor, have_dask, shot_map, shot_seeds

@@ -77,8 +77,6 @@ def run(*, out: str, quick: bool) -> None:
     exact = None
     for name, template in strategies:
         strategy = make_strategy(template, rng=0)
-        if hasattr(strategy, "bind"):
-            strategy.bind(d_obs, geometry=geom)
         start = time.perf_counter()
         _, g = gradient(m0, geom, d_obs, history=strategy)
         seconds = time.perf_counter() - start

@@ -16,11 +16,6 @@ References
 ----------
 J. Virieux and S. Operto, "An overview of full-waveform inversion in
 exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
-
-R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, "A limited memory algorithm for
-bound constrained optimization", SIAM J. Sci. Comput. 16(5), 1190-1208, 1995.
-
-M. Louboutin and F. J. Herrmann, SEG 2021 (FWI with probed gradients).
 """
 
 from __future__ import annotations
@@ -34,10 +29,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from randla.backend import from_host, to_host
-from randla.apps.wave import Geometry, Model
+from randla.apps.wave import Geometry, Model, kspace_filter
 
-from .imaging import kspace_filter
-from .objective import _executor, objective
+from .objective import _check_template, _executor, _spawn, objective
 from .parallel import shot_seeds
 
 __all__ = ["FWIResult", "fwi", "rtm"]
@@ -76,7 +70,6 @@ def rtm(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, *
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, rtm
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
@@ -186,8 +179,8 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
         Shots and observed records.
     history : WavefieldHistory, callable or None
         Strategy template (exact full storage by default; e.g.
-        ``Probed(32, "data_qr")``). Must use the cross-correlation imaging
-        condition (it must compute the gradient).
+        ``Probed(32, "data_qr")``). Its imaging condition must give the
+        gradient (``imaging.is_gradient``: cross-correlation).
     rng : int, numpy.random.Generator or None
         Per-shot probe seeds. With ``redraw=False`` every evaluation reuses
         the same seeds, so the approximate gradient is a deterministic
@@ -227,17 +220,12 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
     ------
     ValueError
         For bad bounds (or a ``vmax`` violating CFL), ``maxiter < 1``, a
-        mask of the wrong shape, a non-gradient imaging condition, and as
+        mask of the wrong shape, an imaging condition that is not the
+        gradient, and as
         :func:`objective`.
-
-    References
-    ----------
-    J. Virieux and S. Operto, Geophysics 74(6), 2009; R. H. Byrd et al.,
-    SIAM J. Sci. Comput. 16(5), 1995; M. Louboutin and F. J. Herrmann, SEG 2021.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_anomaly_model, smooth
     >>> from randla.apps.fwi import Probed, fwi
     >>> true = layered_anomaly_model((40, 30), spacing=10.0, nbl=8, anomaly=0.1)
@@ -256,10 +244,11 @@ def fwi(model0: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any], /, 
     shots = list(geometries)
     if int(maxiter) != maxiter or maxiter < 1:
         raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
-    imaging = getattr(history, "imaging", None)
-    if imaging is not None and type(imaging).__name__ != "CrossCorrelation":
-        raise ValueError(f"fwi needs the gradient: the strategy's imaging condition must be "
-                         f"CrossCorrelation(), got {imaging!r}")
+    history = _check_template(history)
+    imaging = _spawn(history, 0).imaging  # a factory is called once here, to check it
+    if not imaging.is_gradient:
+        raise ValueError(f"fwi needs the gradient: the strategy's imaging condition must be one whose "
+                         f"image is the gradient (CrossCorrelation()), got {imaging!r}")
     lo, hi = _check_bounds(model0, shots, vmin, vmax)
     shape = model0.shape
     m0 = np.asarray(to_host(model0.m), dtype=np.float64)

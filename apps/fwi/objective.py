@@ -2,33 +2,28 @@
 
 ``f(m) = sum_i 1/2 ||F_i(m) q_i - d_i||^2`` and ``g = sum_i J_i^T (F_i(m) q_i - d_i)``
 (plain sums over samples and receivers, gradient w.r.t. the squared slowness
-on the physical grid). Every shot gets its *own* strategy, made from a
-template (:class:`~randla.apps.wave.FullStorage` by default,
-:class:`~randla.apps.wave.Checkpointing`, :class:`~randla.apps.fwi.Probed`,
-:class:`~randla.apps.fwi.OnTheFlyDFT`, any unused
-:class:`~randla.apps.wave.WavefieldHistory`, or a zero-argument factory),
-with a seed derived from ``rng`` and the shot index (:func:`shot_seeds`) and
-bound to the shot's data, so the result does not depend on how the shots are
-scheduled (serially or on Dask).
+on the physical grid). Every shot gets its *own* strategy, spawned from a
+template (any :class:`~randla.apps.wave.WavefieldHistory`: full storage by
+default, checkpointing, probing, the on-the-fly DFT; or a zero-argument
+factory) with a seed derived from ``rng`` and the shot index
+(:func:`shot_seeds`), so the result does not depend on how the shots are
+scheduled (serially or on Dask). The shot's observed record reaches the
+strategy through the engine's context (``context.d_obs``).
 
 References
 ----------
 J. Virieux and S. Operto, "An overview of full-waveform inversion in
 exploration geophysics", Geophysics 74(6), WCC1-WCC26, 2009.
-
-M. Louboutin and F. J. Herrmann, SEG 2021; TimeProbeSeismic.jl
-(``fwi_objective`` with probing).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from randla.apps.wave import Checkpointing, FullStorage, Geometry, Model, WavefieldHistory
+from randla.apps.wave import FullStorage, Geometry, Model, WavefieldHistory
 from randla.apps.wave import gradient as _wave_gradient
 
 from .parallel import ShotExecutor, shot_map, shot_seeds
@@ -74,13 +69,11 @@ def make_strategy(history: Any = None, /, *, rng: Any = None) -> WavefieldHistor
     Parameters
     ----------
     history : WavefieldHistory, callable or None
-        ``None``: :class:`~randla.apps.wave.FullStorage`. A strategy with a
-        ``spawn(rng=)`` method (:class:`Probed`, :class:`OnTheFlyDFT`) is
-        spawned with ``rng``; :class:`FullStorage` / :class:`Checkpointing`
-        are re-created with their options; another *unused* strategy is
-        deep-copied; a callable is called with no arguments.
+        ``None``: :class:`~randla.apps.wave.FullStorage`. A strategy:
+        ``history.spawn(rng)`` (a fresh copy with the same options). A
+        callable: called with no arguments.
     rng : int, numpy.random.Generator or None
-        Passed to ``spawn``.
+        Seeds the spawned strategy.
 
     Returns
     -------
@@ -89,37 +82,34 @@ def make_strategy(history: Any = None, /, *, rng: Any = None) -> WavefieldHistor
     Raises
     ------
     TypeError
-        For anything else, or a custom strategy that has already run.
+        For anything else, or a factory that returns something else.
 
     Examples
     --------
     >>> from randla.apps.fwi import Probed, make_strategy
     >>> template = Probed(8, "rademacher")
     >>> s = make_strategy(template, rng=1)
-    >>> s is not template, s.num_probes
-    (True, 8)
+    >>> s is template, s.num_probes
+    (False, 8)
     """
-    if history is None:
-        return FullStorage()
-    if isinstance(history, WavefieldHistory):
-        if hasattr(history, "spawn"):
-            return history.spawn(rng=rng)
-        if type(history) is FullStorage:
-            return FullStorage()
-        if type(history) is Checkpointing:
-            return Checkpointing(history.num_snapshots)
-        if history.context is not None:
-            raise TypeError(
-                f"cannot copy a {type(history).__name__} that has already run: pass an unused "
-                "strategy or a zero-argument factory"
-            )
-        return copy.deepcopy(history)
-    if callable(history):
-        made = history()
-        if not isinstance(made, WavefieldHistory):
-            raise TypeError(f"the history factory returned {type(made).__name__}, not a WavefieldHistory")
-        return made
+    return _spawn(_check_template(history), rng)
+
+
+def _check_template(history: Any) -> Any:
+    if history is None or isinstance(history, WavefieldHistory) or callable(history):
+        return history
     raise TypeError(f"history must be a WavefieldHistory, a factory or None, got {type(history).__name__}")
+
+
+def _spawn(template: Any, rng: Any) -> WavefieldHistory:
+    if template is None:
+        return FullStorage()
+    if isinstance(template, WavefieldHistory):
+        return template.spawn(rng)
+    made = template()
+    if not isinstance(made, WavefieldHistory):
+        raise TypeError(f"the history factory returned {type(made).__name__}, not a WavefieldHistory")
+    return made
 
 
 def _check_shot(geometry: Any, d_obs: Any, index: int | None = None) -> None:
@@ -148,16 +138,14 @@ def _shot_task(model: Model, template: Any, geometry: Geometry, d_obs: Any, seed
                num_threads: int | None) -> tuple:
     start = time.perf_counter()
     with _one_blas_thread():
-        strategy = make_strategy(template, rng=seed)
-        if hasattr(strategy, "bind"):
-            strategy.bind(d_obs, geometry=geometry)
+        strategy = _spawn(template, seed)
         f, g = _wave_gradient(model, geometry, d_obs, history=strategy, kernel=kernel, num_threads=num_threads)
     return f, g, int(strategy.nbytes), time.perf_counter() - start
 
 
 def shot_objective(model: Model, geometry: Geometry, d_obs: Any, /, *, history: Any = None, rng: Any = None,
                    kernel: str = "auto", num_threads: int | None = None) -> tuple[float, Any]:
-    """Objective and gradient of one shot through a strategy (bound to the data).
+    """Objective and gradient of one shot through a strategy spawned from a template.
 
     Parameters
     ----------
@@ -185,19 +173,18 @@ def shot_objective(model: Model, geometry: Geometry, d_obs: Any, /, *, history: 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, shot_objective
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
     >>> geom = Geometry(model, src_positions=[[200.0, 20.0]],
     ...                 rec_positions=[[x, 20.0] for x in range(0, 400, 20)], tn=0.2)
-    >>> d_obs = forward(model, geom)
-    >>> m0 = model.with_vp(smooth(model.vp, sigma=3.0))
+    >>> d_obs, m0 = forward(model, geom), model.with_vp(smooth(model.vp, sigma=3.0))
     >>> f, g = shot_objective(m0, geom, d_obs, history=Probed(16, "data_qr"), rng=0)
     >>> f > 0, g.shape
     (True, (40, 30))
     """
     _check_shot(geometry, d_obs)
+    history = _check_template(history)
     f, g, _, _ = _shot_task(model, history, geometry, d_obs, shot_seeds(rng, 1)[0], kernel, num_threads)
     return f, g
 
@@ -248,7 +235,6 @@ def objective(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any]
 
     Examples
     --------
-    >>> import numpy as np
     >>> from randla.apps.wave import Geometry, forward, layered_model, smooth
     >>> from randla.apps.fwi import Probed, objective
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8)
@@ -271,7 +257,7 @@ def objective(model: Model, geometries: Sequence[Geometry], d_obs: Sequence[Any]
         raise ValueError(f"d_obs must hold one record per shot ({len(shots)}), got {len(records)}")
     for i, (geom, rec) in enumerate(zip(shots, records)):
         _check_shot(geom, rec, i)
-    make_strategy(history, rng=0)  # validate the template early (cheap)
+    history = _check_template(history)
     seeds = shot_seeds(rng, len(shots))
     tasks = [(geom, rec, seed, kernel, num_threads) for geom, rec, seed in zip(shots, records, seeds)]
     results = shot_map(_shot_task, tasks, parallel=parallel, shared=(model, history), progress=progress,

@@ -14,9 +14,6 @@ References
 ----------
 M. Rocklin, "Dask: parallel computation with blocked algorithms and task
 scheduling", Proceedings of the 14th Python in Science Conference, 2015.
-
-P. A. Witte et al., "An event-driven approach to serverless seismic imaging
-in the cloud", IEEE TPDS 31(9), 2032-2049, 2020 (shot-parallel imaging).
 """
 
 from __future__ import annotations

@@ -5,57 +5,42 @@ The FWI gradient at a grid point ``x`` is a trace over time,
 matrix ``Z`` of shape ``(nt, r)`` turns the ``nt``-long histories into ``r``
 numbers per point: ``diag(V^T D2 U) ~ (1/r) diag((Z^T V)^T (Z^T D2 U))``.
 
-Every matrix returned here is a host (NumPy float64) array normalised to the
-convention of :mod:`randla.random`: for the *unbiased* kinds ``E[Z Z^T] = r I``
-(Hutchinson), so the estimate is unbiased whatever the fields are; for the
-*projection* kinds (``data_qr`` and the deterministic DFT basis)
-``Z = sqrt(r) Q`` with orthonormal ``Q``, so ``(1/r) Z Z^T = Q Q^T`` is an
-orthogonal projector and the estimate is exact when ``r`` reaches the number
-of time samples.
+Probe kinds live in the one registry of :mod:`randla.random`; this module
+registers two time-probe kinds there at import, so every kind is drawn by
+:func:`randla.random.draw_probes` and :func:`time_probes` accepts any
+registered kind (:func:`randla.random.probe_kinds`):
 
-Kinds
------
-``rademacher``, ``gaussian``, ``orthonormal``
-    Drawn by :func:`randla.random.draw_probes` (unbiased).
-``dft``
+``dft`` (unbiased, orthogonal)
     Random cosine/sine *pairs* of the real DFT basis times random signs in
-    time: ``Z = sqrt(n) D [cos_f, sin_f]_{f in S}``. Because
-    ``cos^2 + sin^2 = 1`` every pair has a constant diagonal, so with the
-    random signs ``E[Z Z^T] = r I`` exactly (unbiased); ``r`` must be even.
-``data_qr``
-    TimeProbeSeismic's default: ``Q = orth(D D^T S)`` from the shot's
-    observed data ``D`` (``n x nrec``) and random signs ``S`` (one power
-    iteration of a randomized range finder on ``D``). The data are the
-    wavefield restricted to the receivers and span the same temporal
-    subspace, so ``Q Q^T`` keeps most of the energy of the histories: the
-    estimate is **biased** (it is ``diag(V^T Q Q^T D2 U)``, a projection) but
-    has a much lower variance than the unbiased kinds at the same ``r``.
+    time: every pair has a constant diagonal, so ``E[Z Z^T] = r I`` exactly;
+    ``r`` must be even.
+``data_qr`` (biased, orthogonal; needs ``data=``)
+    TimeProbeSeismic's default ``sqrt(r) orth(D D^T S)`` from the shot's
+    observed record ``D`` and random signs ``S``. The data span the temporal
+    range of the wavefield, so the projection ``Q Q^T`` keeps most of the
+    energy: a biased estimate with much lower variance than the unbiased
+    kinds at the same ``r`` (exact at ``r = nt``).
+
+Matrices returned here are host (NumPy float64) arrays with the convention
+of :mod:`randla.random`: ``E[Z Z^T] = r I`` for the unbiased kinds,
+``Z = sqrt(r) Q`` with orthonormal ``Q`` for the projection kinds.
 
 References
 ----------
 M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
 randomized trace estimation", SEG Technical Program Expanded Abstracts, 2021
 (and TimeProbeSeismic.jl).
-
-M. F. Hutchinson, "A stochastic estimator of the trace of the influence
-matrix for Laplacian smoothing splines", Communications in Statistics -
-Simulation and Computation 18(3), 1059-1076, 1989.
-
-P. A. Witte, M. Louboutin, F. Luporini, G. J. Gorman and F. J. Herrmann,
-"Compressive least-squares migration with on-the-fly Fourier transforms",
-Geophysics 84(5), R655-R672, 2019.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Sequence
 
 import numpy as np
 
-from randla.backend import to_host
-from randla.random import as_generator, draw_probes
+from randla.backend import check_positive_int, from_host, to_host
+from randla.random import as_generator, draw_probes, probe_kind, probe_kinds, register_probe_kind
 
 __all__ = [
     "PROBE_KINDS",
@@ -67,71 +52,116 @@ __all__ = [
     "time_probes",
 ]
 
-#: Probe kinds accepted by :func:`time_probes` and :class:`~randla.apps.fwi.Probed`.
-PROBE_KINDS = ("data_qr", "dft", "gaussian", "orthonormal", "rademacher")
-
-#: Kinds with ``E[Z Z^T] = r I`` (the estimate is unbiased).
-UNBIASED_KINDS = ("dft", "gaussian", "orthonormal", "rademacher")
-
-#: Kinds whose columns are orthogonal (need ``num_probes <= n``).
-ORTHOGONAL_KINDS = ("data_qr", "dft", "orthonormal")
+#: The kinds this module registers whose draw needs the shot's record (``data=``).
+DATA_KINDS = ("data_qr",)
 
 
-def check_num_probes(num_probes: Any, /) -> int:
-    """Validate a probe count (positive integer) and return it as ``int``."""
-    if not isinstance(num_probes, numbers.Integral) or isinstance(num_probes, bool):
-        raise TypeError(f"num_probes must be an integer, got {type(num_probes).__name__}")
-    if int(num_probes) < 1:
-        raise ValueError(f"num_probes must be >= 1, got {num_probes}")
-    return int(num_probes)
+def _check_dft(n: int, num_probes: int) -> None:
+    if num_probes % 2:
+        raise ValueError(f"probe='dft' uses cosine/sine pairs: num_probes must be even, got {num_probes}")
+    if num_probes > dft_limit(n):
+        raise ValueError(f"probe='dft' has only {(n - 1) // 2} cosine/sine pairs for n = {n} samples; "
+                         f"num_probes = {num_probes} is too large")
 
 
-def check_kind(kind: Any, /) -> str:
-    """Validate a probe kind."""
-    if not isinstance(kind, str) or kind not in PROBE_KINDS:
-        raise ValueError(f"kind must be one of {PROBE_KINDS}, got {kind!r}")
-    return kind
+def dft_limit(n: int, /) -> int:
+    """Most columns of ``dft`` probes on ``n`` samples (all cosine/sine pairs)."""
+    return 2 * ((n - 1) // 2)
 
 
-def _check_sizes(kind: str, n: int, num_probes: int) -> None:
+def _host(data: Any, name: str) -> np.ndarray:
+    d = np.asarray(data if isinstance(data, np.ndarray) else to_host(data), dtype=np.float64)
+    if d.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (nt, nrec) record, got shape {d.shape}")
+    if not np.all(np.isfinite(d)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return d
+
+
+def _dft(n: int, num_probes: int, gen: np.random.Generator) -> np.ndarray:
+    signs = 2.0 * gen.integers(0, 2, size=n) - 1.0
+    freqs = np.sort(gen.choice(np.arange(1, (n - 1) // 2 + 1), size=num_probes // 2, replace=False))
+    phase = 2.0 * math.pi * np.arange(n, dtype=np.float64)[:, None] * freqs[None, :] / n
+    z = np.empty((n, num_probes))
+    z[:, 0::2] = np.cos(phase)
+    z[:, 1::2] = np.sin(phase)
+    return math.sqrt(n) * math.sqrt(2.0 / n) * signs[:, None] * z
+
+
+def _data_qr(d: np.ndarray, num_probes: int, gen: np.random.Generator) -> np.ndarray:
+    n = d.shape[0]
     if num_probes > n:
-        raise ValueError(
-            f"num_probes = {num_probes} exceeds the number of time samples n = {n} "
-            f"(probing saves memory only for num_probes < n)"
-        )
-    if kind == "dft":
-        if num_probes % 2:
-            raise ValueError(f"kind='dft' uses cosine/sine pairs: num_probes must be even, got {num_probes}")
-        if num_probes > 2 * ((n - 1) // 2):
-            raise ValueError(
-                f"kind='dft' has only {(n - 1) // 2} cosine/sine pairs for n = {n} samples; "
-                f"num_probes = {num_probes} is too large"
-            )
+        raise ValueError(f"probe='data_qr' needs num_probes <= {n} (the record's time samples), got {num_probes}")
+    scale = float(np.max(np.abs(d)))
+    if scale == 0.0:
+        raise ValueError("data is identically zero: data_qr probes need the shot's observed data")
+    signs = 2.0 * gen.integers(0, 2, size=(n, num_probes)) - 1.0
+    d = d / scale
+    q, _ = np.linalg.qr(d @ (d.T @ signs))
+    return math.sqrt(num_probes) * q
+
+
+def _finish(z: np.ndarray, xp: Any, dtype: Any, device: Any) -> Any:
+    if xp is None:
+        return z if dtype is None else z.astype(dtype, copy=False)
+    return from_host(z, xp, dtype=xp.float64 if dtype is None else dtype, device=device)
+
+
+def _draw_dft(n: int, num_probes: int, /, *, rng: Any = None, xp: Any = None, dtype: Any = None,
+              device: Any = None, native: bool = False) -> Any:
+    """The registry's ``dft`` draw (always on the host, then moved once)."""
+    n, num_probes = check_positive_int(n, "n"), check_positive_int(num_probes, "num_probes")
+    _check_dft(n, num_probes)
+    return _finish(_dft(n, num_probes, as_generator(rng)), xp, dtype, device)
+
+
+def _draw_data_qr(n: int, num_probes: int, /, *, data: Any = None, rng: Any = None, xp: Any = None,
+                  dtype: Any = None, device: Any = None, native: bool = False) -> Any:
+    """The registry's ``data_qr`` draw: needs ``data`` of ``n`` time samples."""
+    n, num_probes = check_positive_int(n, "n"), check_positive_int(num_probes, "num_probes")
+    if data is None:
+        raise ValueError("probe='data_qr' needs the shot's observed data (data=)")
+    d = _host(data, "data")
+    if d.shape[0] != n:
+        raise ValueError(f"data has {d.shape[0]} time samples, the probes need n = {n}")
+    return _finish(_data_qr(d, num_probes, as_generator(rng)), xp, dtype, device)
+
+
+register_probe_kind("dft", _draw_dft, unbiased=True, orthogonal=True, replace=True)
+register_probe_kind("data_qr", _draw_data_qr, unbiased=False, orthogonal=True, replace=True)
+
+#: Probe kinds registered when :mod:`randla.apps.fwi` is imported (any
+#: registered kind works: :func:`randla.random.probe_kinds` is the live list).
+PROBE_KINDS = probe_kinds()
+
+#: Registered kinds whose columns are orthogonal (``num_probes <= n``).
+ORTHOGONAL_KINDS = probe_kinds(orthogonal=True)
 
 
 def dft_probes(n: int, num_probes: int, /, *, rng: Any = None) -> np.ndarray:
     """Random real-DFT cosine/sine pairs with random signs (unbiased).
+
+    ``draw_probes("dft", n, num_probes, rng=rng)``: ``sqrt(n) * signs[:, None] *
+    [cos_f, sin_f, ...]`` with orthonormal columns ``sqrt(2/n) cos(2 pi f t / n)``,
+    ``sqrt(2/n) sin(...)`` and frequencies ``f`` drawn without replacement from
+    ``1 .. (n-1)//2``, so ``E[Z Z^T] = num_probes I``.
 
     Parameters
     ----------
     n : int
         Number of time samples.
     num_probes : int
-        Even number of columns (``num_probes / 2`` frequencies).
+        Even, at most ``2 * ((n - 1) // 2)``.
     rng : int, numpy.random.Generator or None
 
     Returns
     -------
     ndarray, shape (n, num_probes)
-        ``sqrt(n) * signs[:, None] * [cos_f, sin_f, ...]`` with orthonormal
-        ``sqrt(2/n) cos(2 pi f t / n)``, ``sqrt(2/n) sin(...)`` columns and
-        frequencies ``f`` drawn without replacement from ``1 .. (n-1)//2``:
-        ``E[Z Z^T] = num_probes I``.
 
     Raises
     ------
     ValueError
-        If ``num_probes`` is odd or exceeds ``2 * ((n - 1) // 2)``.
+        If ``num_probes`` is odd or too large.
 
     Examples
     --------
@@ -141,17 +171,7 @@ def dft_probes(n: int, num_probes: int, /, *, rng: Any = None) -> np.ndarray:
     >>> bool(np.allclose(z.T @ z, 9 * np.eye(8)))
     True
     """
-    num_probes = check_num_probes(num_probes)
-    _check_sizes("dft", int(n), num_probes)
-    gen = as_generator(rng)
-    signs = 2.0 * gen.integers(0, 2, size=n) - 1.0
-    freqs = np.sort(gen.choice(np.arange(1, (n - 1) // 2 + 1), size=num_probes // 2, replace=False))
-    t = np.arange(n, dtype=np.float64)[:, None]
-    phase = 2.0 * math.pi * t * freqs[None, :] / n
-    z = np.empty((n, num_probes))
-    z[:, 0::2] = np.cos(phase)
-    z[:, 1::2] = np.sin(phase)
-    return math.sqrt(n) * math.sqrt(2.0 / n) * signs[:, None] * z
+    return draw_probes("dft", n, num_probes, rng=rng)
 
 
 def data_qr_probes(data: Any, num_probes: int, /, *, rng: Any = None) -> np.ndarray:
@@ -170,12 +190,9 @@ def data_qr_probes(data: Any, num_probes: int, /, *, rng: Any = None) -> np.ndar
     Returns
     -------
     ndarray, shape (n, num_probes)
-        ``sqrt(r) Q`` with ``Q`` the orthonormal factor of ``D (D^T S)``.
-        ``(1/r) Z Z^T = Q Q^T`` projects onto (a randomized estimate of) the
-        dominant temporal range of the data: the trace estimate is biased but
-        has low variance. When ``r > rank(D)`` the QR completes ``Q`` with
-        further orthonormal directions; ``r = n`` gives an orthogonal ``Q``
-        and the exact gradient.
+        ``sqrt(r) Q`` with ``Q`` the orthonormal factor of ``D (D^T S)``: a
+        projection onto the data's dominant temporal range (biased, low
+        variance); ``r = n`` gives the exact gradient.
 
     Raises
     ------
@@ -183,64 +200,43 @@ def data_qr_probes(data: Any, num_probes: int, /, *, rng: Any = None) -> np.ndar
         If ``data`` is not 2-D, is identically zero, is not finite, or
         ``num_probes > n``.
 
-    References
-    ----------
-    M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
-    randomized trace estimation", SEG 2021; TimeProbeSeismic.jl (``qr_data``).
-
     Examples
     --------
     >>> import numpy as np
     >>> from randla.apps.fwi import data_qr_probes
-    >>> d = np.random.default_rng(0).standard_normal((50, 3))
-    >>> z = data_qr_probes(d, 4, rng=0)
+    >>> z = data_qr_probes(np.random.default_rng(0).standard_normal((50, 3)), 4, rng=0)
     >>> bool(np.allclose(z.T @ z, 4 * np.eye(4)))
     True
     """
-    num_probes = check_num_probes(num_probes)
-    d = np.asarray(to_host(data) if not isinstance(data, np.ndarray) else data, dtype=np.float64)
-    if d.ndim != 2:
-        raise ValueError(f"data must be a 2-D (nt, nrec) record, got shape {d.shape}")
-    if not np.all(np.isfinite(d)):
-        raise ValueError("data contains NaN or infinity")
-    n = d.shape[0]
-    _check_sizes("data_qr", n, num_probes)
-    scale = float(np.max(np.abs(d)))
-    if scale == 0.0:
-        raise ValueError("data is identically zero: data_qr probes need the shot's observed data")
-    gen = as_generator(rng)
-    signs = 2.0 * gen.integers(0, 2, size=(n, num_probes)) - 1.0
-    d = d / scale
-    y = d @ (d.T @ signs)
-    q, _ = np.linalg.qr(y)
-    return math.sqrt(num_probes) * q
+    num_probes = check_positive_int(num_probes, "num_probes")
+    return _data_qr(_host(data, "data"), num_probes, as_generator(rng))
 
 
-def time_probes(kind: str, n: int, num_probes: int, /, *, rng: Any = None, data: Any = None) -> np.ndarray:
+def time_probes(probe: str, n: int, num_probes: int, /, *, rng: Any = None, data: Any = None) -> np.ndarray:
     """Draw an ``(n, num_probes)`` probe matrix in time (host float64).
 
     Parameters
     ----------
-    kind : {"data_qr", "dft", "gaussian", "orthonormal", "rademacher"}
-        See the module docstring.
+    probe : str
+        A registered kind (:func:`randla.random.probe_kinds`), e.g.
+        ``"rademacher"``, ``"gaussian"``, ``"orthonormal"``, ``"dft"``,
+        ``"data_qr"``.
     n : int
         Number of time samples the probes act on.
     num_probes : int
-        ``1 <= num_probes <= n`` (even for ``dft``).
+        ``1 <= num_probes <= n`` (probing saves memory only below ``n``).
     rng : int, numpy.random.Generator or None
     data : array, shape (n, nrec), optional
-        Observed data on the same time grid; required for ``data_qr``.
+        Observed record on the same time grid; needed by ``data_qr``.
 
     Returns
     -------
     ndarray, shape (n, num_probes)
-        ``E[Z Z^T] = num_probes I`` for the unbiased kinds, ``Z = sqrt(r) Q``
-        (orthonormal ``Q``) for ``data_qr``.
 
     Raises
     ------
     ValueError
-        For an unknown kind, ``num_probes < 1`` or ``> n``, or ``data_qr``
+        For an unknown kind, ``num_probes`` out of range, or ``data_qr``
         without data or with data of another length.
 
     Examples
@@ -249,21 +245,17 @@ def time_probes(kind: str, n: int, num_probes: int, /, *, rng: Any = None, data:
     >>> time_probes("rademacher", 100, 8, rng=0).shape
     (100, 8)
     """
-    kind = check_kind(kind)
-    num_probes = check_num_probes(num_probes)
-    if not isinstance(n, numbers.Integral) or int(n) < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
-    _check_sizes(kind, n, num_probes)
-    if kind == "data_qr":
-        if data is None:
-            raise ValueError("kind='data_qr' needs the shot's observed data (data=)")
-        if int(data.shape[0]) != n:
-            raise ValueError(f"data has {data.shape[0]} time samples, the probes need n = {n}")
-        return data_qr_probes(data, num_probes, rng=rng)
-    if kind == "dft":
-        return dft_probes(n, num_probes, rng=rng)
-    return np.asarray(draw_probes(kind, n, num_probes, rng=as_generator(rng)), dtype=np.float64)
+    entry = probe_kind(probe, argument="probe")
+    n, num_probes = check_positive_int(n, "n"), check_positive_int(num_probes, "num_probes")
+    return _time_probes(entry, n, num_probes, as_generator(rng), data)
+
+
+def _time_probes(entry: Any, n: int, num_probes: int, gen: np.random.Generator, data: Any) -> np.ndarray:
+    if num_probes > n:
+        raise ValueError(f"num_probes = {num_probes} exceeds the number of time samples n = {n} "
+                         "(probing saves memory only for num_probes < n)")
+    options = {"data": data} if entry.name in DATA_KINDS else {}
+    return np.asarray(to_host(draw_probes(entry.name, n, num_probes, rng=gen, **options)), dtype=np.float64)
 
 
 def dft_basis(frequencies: Sequence[float], times: Any, /) -> np.ndarray:

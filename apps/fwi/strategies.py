@@ -39,35 +39,29 @@ References
 M. Louboutin and F. J. Herrmann, "Ultra-low memory seismic inversion with
 randomized trace estimation", SEG Technical Program Expanded Abstracts, 2021;
 TimeProbeSeismic.jl.
-
-P. A. Witte, M. Louboutin, F. Luporini, G. J. Gorman and F. J. Herrmann,
-"Compressive least-squares migration with on-the-fly Fourier transforms",
-Geophysics 84(5), R655-R672, 2019.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from randla.backend import check_finite, check_float, namespace, nbytes, to_host
-from randla.apps.wave import WavefieldHistory
-from randla.random import as_generator
+from randla.backend import check_positive_int, nbytes, to_host
+from randla.apps.wave import ImagingCondition, WavefieldHistory
+from randla.random import as_generator, probe_kind
 
 from .accumulate import Accumulator, Correlator, RowStream, TimeMap, blas_threads
-from .imaging import CrossCorrelation, ImagingCondition
 from .probing import (
-    ORTHOGONAL_KINDS,
+    DATA_KINDS,
+    _time_probes,
     check_frequencies,
-    check_kind,
-    check_num_probes,
     dft_basis,
+    dft_limit,
     nyquist_subsample,
     second_difference_adjoint,
-    time_probes,
 )
 
 __all__ = ["OnTheFlyDFT", "Probed"]
@@ -76,9 +70,7 @@ __all__ = ["OnTheFlyDFT", "Probed"]
 def _check_block(block: Any) -> int | str:
     if isinstance(block, str) and block == "auto":
         return block
-    if not isinstance(block, numbers.Integral) or isinstance(block, bool) or int(block) < 1:
-        raise ValueError(f"block must be a positive integer or 'auto', got {block!r}")
-    return int(block)
+    return check_positive_int(block, "block")
 
 
 def auto_block(num_probes: int, /) -> int:
@@ -92,22 +84,7 @@ def _check_subsample(subsample: Any) -> int | str:
         if subsample != "auto":
             raise ValueError(f"subsample must be a positive integer or 'auto', got {subsample!r}")
         return subsample
-    if not isinstance(subsample, numbers.Integral) or isinstance(subsample, bool) or int(subsample) < 1:
-        raise ValueError(f"subsample must be a positive integer or 'auto', got {subsample!r}")
-    return int(subsample)
-
-
-def _check_imaging(imaging: Any) -> ImagingCondition:
-    imaging = CrossCorrelation() if imaging is None else imaging
-    if not isinstance(imaging, ImagingCondition):
-        raise TypeError(f"imaging must be an ImagingCondition (CrossCorrelation(), ISIC(), ...), "
-                        f"got {type(imaging).__name__}")
-    if tuple(imaging.adjoint_channels) != ("id",):
-        raise ValueError(f"unsupported adjoint channels {imaging.adjoint_channels}")
-    bad = set(imaging.forward_channels) - {"d2", "id"}
-    if bad:
-        raise ValueError(f"unsupported forward channels {sorted(bad)}")
-    return imaging
+    return check_positive_int(subsample, "subsample")
 
 
 class _TimeCompressed(WavefieldHistory):
@@ -117,15 +94,10 @@ class _TimeCompressed(WavefieldHistory):
 
     def __init__(self, *, imaging: ImagingCondition | None, block: int | str, subsample: int | str,
                  blas_threads: int | None) -> None:
-        super().__init__()
-        if blas_threads is not None and (not isinstance(blas_threads, numbers.Integral) or blas_threads < 1):
-            raise ValueError(f"blas_threads must be a positive integer or None, got {blas_threads!r}")
-        self.blas_threads = blas_threads
-        self.imaging = _check_imaging(imaging)
+        super().__init__(imaging=imaging)
+        self.blas_threads = None if blas_threads is None else check_positive_int(blas_threads, "blas_threads")
         self.block = _check_block(block)
         self.subsample = _check_subsample(subsample)
-        self._data = None
-        self._data_geometry = None
         self._reset()
 
     def _reset(self) -> None:
@@ -139,63 +111,14 @@ class _TimeCompressed(WavefieldHistory):
         self._adj_stream = None
         self._state = "idle"
 
-    # -- binding to a shot ---------------------------------------------------------
-
     def bind(self, d_obs: Any, /, *, geometry: Any = None) -> "_TimeCompressed":
-        """Attach the shot's observed data (and optionally its geometry).
-
-        Needed by ``kind="data_qr"`` and used by ``subsample="auto"`` (the
-        data's Nyquist rate); :func:`randla.apps.fwi.shot_objective` and the
-        multi-shot drivers bind automatically. A bound strategy refuses to run
-        on a shot with another number of time samples or another geometry.
-
-        Parameters
-        ----------
-        d_obs : array, shape (nt, nrec)
-            Observed record on the computational time axis (kept by
-            reference, not copied).
-        geometry : randla.apps.wave.Geometry, optional
-            The shot; ``d_obs`` must then have shape ``(geometry.nt, geometry.nrec)``.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ValueError
-            If ``d_obs`` is not 2-D, not finite, or shaped unlike ``geometry``.
-        TypeError
-            For a non-float array.
-        """
-        namespace(d_obs=d_obs)
-        check_float(d_obs, "d_obs")
-        if d_obs.ndim != 2:
-            raise ValueError(f"d_obs must be a 2-D (nt, nrec) record, got shape {tuple(d_obs.shape)}")
-        if geometry is not None:
-            want = (int(geometry.nt), int(geometry.nrec))
-            if tuple(d_obs.shape) != want:
-                raise ValueError(f"d_obs must have the geometry's shape (nt, nrec) = {want}, "
-                                 f"got {tuple(d_obs.shape)}")
-        check_finite(d_obs, "d_obs")
-        self._data = d_obs
-        self._data_geometry = geometry
+        """Deprecated, does nothing: the observed data now reach the strategy
+        through the engine's context (``context.d_obs``, set by
+        :func:`~randla.apps.wave.gradient` and the fwi objectives). Returns
+        ``self``; removed in the next release."""
+        warnings.warn("bind() is deprecated and ignored: the observed data reach the strategy through "
+                      "the engine's context (context.d_obs)", DeprecationWarning, stacklevel=2)
         return self
-
-    def _check_binding(self, context: Any) -> None:
-        if self._data is None:
-            return
-        if int(self._data.shape[0]) != int(context.nt):
-            raise ValueError(
-                f"{type(self).__name__} is bound to data with {self._data.shape[0]} time samples but "
-                f"the shot has nt = {context.nt}: bind it to this shot's data (bind(d_obs)) or spawn a "
-                "new strategy per shot"
-            )
-        if self._data_geometry is not None and context.geometry is not self._data_geometry:
-            raise ValueError(
-                f"{type(self).__name__} is bound to another shot's geometry: probes built from one "
-                "shot's data cannot be reused for another (bind it to this shot or spawn a new one)"
-            )
 
     # -- hooks ---------------------------------------------------------------------
 
@@ -212,7 +135,7 @@ class _TimeCompressed(WavefieldHistory):
     def _stride(self, context: Any) -> int:
         if self.subsample != "auto":
             return int(self.subsample)
-        traces = self._data if self._data is not None else context.geometry.wavelet
+        traces = context.d_obs if context.d_obs is not None else context.geometry.wavelet
         nyquist = nyquist_subsample(traces, context.dt)
         # keep at least as many samples as probes: every offset keeps >= nt // k rows
         return max(1, min(nyquist, int(context.nt) // self._min_rows()))
@@ -222,7 +145,6 @@ class _TimeCompressed(WavefieldHistory):
     def setup(self, context: Any) -> None:
         super().setup(context)
         self._reset()
-        self._check_binding(context)
         nt = int(context.nt)
         stride = min(self._stride(context), nt)
         offset = self._offset(stride)
@@ -334,6 +256,9 @@ class _TimeCompressed(WavefieldHistory):
         return int(total)
 
 
+_NO_PROBE = "rademacher"
+
+
 class Probed(_TimeCompressed):
     """Randomized trace estimation of the imaging condition (probing in time).
 
@@ -341,35 +266,38 @@ class Probed(_TimeCompressed):
     sweep correlates ``Z^T V`` against it; the image is
     ``(s/r) diag((Z^T V)^T (Z^T D2 U))``, an unbiased estimate of the exact
     ``s diag(V^T D2 U)`` for the unbiased kinds (``E[Z Z^T] = r I``). The same
-    ``Z`` (drawn once in :meth:`setup`) serves both sweeps. See the module
+    ``Z`` (drawn in every :meth:`setup`) serves both sweeps. See the module
     docstring for blocking, summation by parts and time subsampling.
 
     Parameters
     ----------
     num_probes : int
-        ``r >= 1``; at most ``nt`` (and at most the number of (subsampled)
-        time samples for the orthogonal kinds).
-    kind : {"rademacher", "gaussian", "orthonormal", "dft", "data_qr"}
-        Probe distribution (:mod:`randla.apps.fwi.probing`). ``data_qr`` is
-        biased but low-variance and needs the shot's data (:meth:`bind`).
+        ``r >= 1``; at most ``nt`` (and at most the number of kept time
+        samples for the orthogonal kinds).
+    probe : str, default "rademacher"
+        Probe distribution: any kind of :func:`randla.random.probe_kinds`
+        (``rademacher``, ``gaussian``, ``orthonormal``, ``dft``, ``data_qr``,
+        ...). ``data_qr`` is biased but low-variance and builds its probes from
+        the shot's observed record (``context.d_obs``: available in
+        :func:`~randla.apps.wave.gradient` and the multi-shot objectives).
     rng : int, numpy.random.Generator or None
-        Source of the probes (and of the subsampling offset); every
-        :meth:`setup` (every shot / gradient) draws new probes.
+        Source of the probes and of the subsampling offset.
     imaging : ImagingCondition, optional
-        :class:`~randla.apps.fwi.CrossCorrelation` (default, the gradient),
-        :class:`~randla.apps.fwi.ISIC`, :class:`~randla.apps.fwi.KSpaceFilter`.
+        :class:`~randla.apps.wave.CrossCorrelation` (default, the gradient),
+        :class:`~randla.apps.wave.ISIC`, :class:`~randla.apps.wave.KSpaceFilter`.
     block : int or "auto", default "auto"
-        Time rows per GEMM; costs ``block * N`` values of buffer. ``"auto"``:
+        Time rows per GEMM (``block * N`` values of buffer); ``"auto"``:
         ``num_probes // 2`` clipped to ``[4, 32]``.
     subsample : int or "auto", default 1
-        Keep every ``k``-th time step (random offset, unbiased);
-        ``"auto"`` takes the Nyquist rate of the bound data or the wavelet
-        (:func:`~randla.apps.fwi.nyquist_subsample`), capped so that at least
-        ``num_probes`` time samples remain.
+        Keep every ``k``-th time step (random offset, unbiased); ``"auto"``
+        takes the Nyquist rate of the shot's record (or of the wavelet when
+        there is none, :func:`~randla.apps.fwi.nyquist_subsample`), capped so
+        that at least ``num_probes`` samples remain.
     blas_threads : int or None, default 1
         BLAS threads of the accumulation GEMMs (NumPy path); ``None`` leaves
-        the BLAS setting alone. One thread matches the engine's
-        single-threaded kernels (parallelism comes from shots).
+        BLAS alone.
+    kind : str, optional
+        Deprecated alias of ``probe``.
 
     Attributes
     ----------
@@ -377,88 +305,97 @@ class Probed(_TimeCompressed):
         The coarse probe matrix of the current shot (host).
     stride, offset : int
         Time subsampling of the current shot.
-    nbytes : int
-        Bytes held (see :attr:`_TimeCompressed.nbytes`).
 
     Raises
     ------
-    ValueError
-        For ``num_probes < 1``, an unknown kind, a bad ``block`` or
+    ValueError, TypeError
+        For a bad ``num_probes``, unknown ``probe``, bad ``block`` or
         ``subsample``; at :meth:`setup` for ``num_probes > nt`` (or above the
-        subsampled length for orthogonal kinds), ``data_qr`` without bound
-        data, or data bound to another shot.
-
-    References
-    ----------
-    M. Louboutin and F. J. Herrmann, SEG 2021; TimeProbeSeismic.jl.
-    M. F. Hutchinson, Commun. Stat. Simul. Comput. 18(3), 1989.
+        kept samples for orthogonal kinds) and ``data_qr`` without ``d_obs``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from randla.apps.wave import FullStorage, Geometry, forward, gradient, layered_model, smooth
+    >>> from randla.apps.wave import Geometry, forward, gradient, layered_model, smooth
     >>> from randla.apps.fwi import Probed
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8, dtype=np.float64)
     >>> geom = Geometry(model, src_positions=[[200.0, 20.0]],
     ...                 rec_positions=[[x, 20.0] for x in range(0, 400, 20)], tn=0.2)
-    >>> d_obs = forward(model, geom)
-    >>> m0 = model.with_vp(smooth(model.vp, sigma=3.0))
-    >>> _, g = gradient(m0, geom, d_obs, history=FullStorage())
-    >>> probed = Probed(geom.nt, "orthonormal", rng=0)      # r = nt: exact
-    >>> _, g_r = gradient(m0, geom, d_obs, history=probed)
+    >>> d_obs, m0 = forward(model, geom), model.with_vp(smooth(model.vp, sigma=3.0))
+    >>> _, g = gradient(m0, geom, d_obs)
+    >>> _, g_r = gradient(m0, geom, d_obs, history=Probed(geom.nt, "orthonormal", rng=0))  # r = nt: exact
     >>> bool(np.allclose(g_r, g, rtol=1e-8, atol=1e-8 * abs(g).max()))
     True
     """
 
-    def __init__(self, num_probes: int, kind: str = "rademacher", rng: Any = None, *,
+    def __init__(self, num_probes: int, probe: str | None = None, *args: Any, rng: Any = None,
                  imaging: ImagingCondition | None = None, block: int | str = "auto",
-                 subsample: int | str = 1, blas_threads: int | None = 1) -> None:
-        self._requested = check_num_probes(num_probes)
-        self.kind = check_kind(kind)
+                 subsample: int | str = 1, blas_threads: int | None = 1, kind: str | None = None) -> None:
+        if args:
+            if len(args) > 1:
+                raise TypeError(f"Probed takes at most 3 positional arguments, got {2 + len(args)}")
+            if rng is not None:
+                raise TypeError("Probed got rng both positionally and as a keyword")
+            warnings.warn("passing rng positionally to Probed is deprecated; use Probed(..., rng=...)",
+                          DeprecationWarning, stacklevel=2)
+            rng = args[0]
+        if kind is not None:
+            if probe is not None:
+                raise TypeError("Probed got both probe= and its deprecated alias kind=")
+            warnings.warn("Probed(kind=...) is deprecated; use probe=...", DeprecationWarning, stacklevel=2)
+            probe = kind
+        probe = _NO_PROBE if probe is None else probe
+        self._requested = check_positive_int(num_probes, "num_probes")
+        self.probe = probe_kind(probe, argument="probe").name
         super().__init__(imaging=imaging, block=block, subsample=subsample, blas_threads=blas_threads)
         self._rng = as_generator(rng)
+        if type(self) is Probed:
+            # spawn() rebuilds from the normalised arguments (no deprecated forms)
+            self._arguments = ((self._requested, self.probe), {
+                "rng": rng, "imaging": imaging, "block": block, "subsample": subsample,
+                "blas_threads": blas_threads})
 
-    def spawn(self, *, rng: Any = None) -> "Probed":
-        """A fresh, unbound copy with the same options and a new ``rng``."""
-        return Probed(self._requested, self.kind, rng, imaging=self.imaging, block=self.block,
-                      subsample=self.subsample, blas_threads=self.blas_threads)
+    @property
+    def kind(self) -> str:
+        """Deprecated alias of :attr:`probe`."""
+        warnings.warn("Probed.kind is deprecated; use Probed.probe", DeprecationWarning, stacklevel=2)
+        return self.probe
 
     def _offset(self, stride: int) -> int:
         return int(self._rng.integers(0, stride)) if stride > 1 else 0
 
     def _min_rows(self) -> int:
         r = self._requested
-        return r + 2 if self.kind == "dft" else r
+        return r + 2 if self.probe == "dft" else r
 
     def _draw(self, context: Any, stride: int, offset: int, num_rows: int) -> np.ndarray:
         r, nt = self._requested, int(context.nt)
         if r > nt:
             raise ValueError(f"num_probes = {r} exceeds the number of time steps nt = {nt}")
-        if self.kind in ORTHOGONAL_KINDS and r > num_probes_limit(self.kind, num_rows):
-            raise ValueError(
-                f"kind={self.kind!r} needs num_probes <= {num_probes_limit(self.kind, num_rows)} "
-                f"(the {num_rows} time samples kept with subsample={stride}), got {r}"
-            )
+        entry = probe_kind(self.probe, argument="probe")
+        limit = num_probes_limit(self.probe, num_rows)
+        if entry.orthogonal and r > limit:
+            raise ValueError(f"probe={self.probe!r} needs num_probes <= {limit} (the {num_rows} time "
+                             f"samples kept with subsample={stride}), got {r}")
         data = None
-        if self.kind == "data_qr":
-            if self._data is None:
+        if self.probe in DATA_KINDS:
+            if context.d_obs is None:
                 raise ValueError(
-                    "kind='data_qr' builds its probes from the shot's observed data: call "
-                    "strategy.bind(d_obs) first (randla.apps.fwi.shot_objective/objective/rtm/fwi do it)"
+                    f"probe={self.probe!r} builds its probes from the shot's observed data, and this sweep "
+                    "has none (context.d_obs is None): use it through gradient() or the fwi objectives, "
+                    "not jacobian_adjoint() or gauss_newton()"
                 )
-            data = to_host(self._data)[offset::stride]
-        return time_probes(self.kind, num_rows, r, rng=self._rng, data=data)
+            data = to_host(context.d_obs)[offset::stride]
+        return _time_probes(entry, num_rows, r, self._rng, data)
 
     def __repr__(self) -> str:
-        return (f"Probed({self._requested}, {self.kind!r}, imaging={self.imaging!r}, "
+        return (f"Probed({self._requested}, probe={self.probe!r}, imaging={self.imaging!r}, "
                 f"block={self.block!r}, subsample={self.subsample!r})")
 
 
-def num_probes_limit(kind: str, num_rows: int) -> int:
+def num_probes_limit(probe: str, num_rows: int) -> int:
     """Largest ``num_probes`` a kind supports on ``num_rows`` time samples."""
-    if kind == "dft":
-        return 2 * ((num_rows - 1) // 2)
-    return num_rows
+    return dft_limit(num_rows) if probe == "dft" else num_rows
 
 
 class OnTheFlyDFT(_TimeCompressed):
@@ -498,13 +435,12 @@ class OnTheFlyDFT(_TimeCompressed):
     Examples
     --------
     >>> import numpy as np
-    >>> from randla.apps.wave import FullStorage, Geometry, forward, gradient, layered_model, smooth
+    >>> from randla.apps.wave import Geometry, forward, gradient, layered_model, smooth
     >>> from randla.apps.fwi import OnTheFlyDFT
     >>> model = layered_model((40, 30), spacing=10.0, nbl=8, dtype=np.float64)
     >>> geom = Geometry(model, src_positions=[[200.0, 20.0]],
     ...                 rec_positions=[[x, 20.0] for x in range(0, 400, 20)], tn=0.2)
-    >>> d_obs = forward(model, geom)
-    >>> m0 = model.with_vp(smooth(model.vp, sigma=3.0))
+    >>> d_obs, m0 = forward(model, geom), model.with_vp(smooth(model.vp, sigma=3.0))
     >>> _, g = gradient(m0, geom, d_obs)
     >>> every = np.arange(geom.nt // 2 + 1) / (geom.nt * geom.dt)     # all frequencies
     >>> _, g_dft = gradient(m0, geom, d_obs, history=OnTheFlyDFT(every))
@@ -520,11 +456,6 @@ class OnTheFlyDFT(_TimeCompressed):
             raise ValueError("OnTheFlyDFT needs an integer subsample (its frequencies fix the band)")
         super().__init__(imaging=imaging, block=block, subsample=subsample, blas_threads=blas_threads)
         self.frequencies = freqs
-
-    def spawn(self, *, rng: Any = None) -> "OnTheFlyDFT":
-        """A fresh, unbound copy (``rng`` is ignored: the DFT is deterministic)."""
-        return OnTheFlyDFT(self.frequencies, imaging=self.imaging, block=self.block, subsample=self.subsample,
-                           blas_threads=self.blas_threads)
 
     def _draw(self, context: Any, stride: int, offset: int, num_rows: int) -> np.ndarray:
         times = (offset + stride * np.arange(num_rows)) * float(context.dt)

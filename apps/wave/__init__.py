@@ -4,9 +4,10 @@ Constant-density acoustic modelling ``m u_tt - lap(u) + damp u_t = q`` with
 ``m = 1/vp^2``, second order in time and orders 2..16 in space, its exact
 discrete adjoint, Born (``J``) and ``J^T`` operators, FWI gradients and
 Gauss-Newton products, all methods of one :class:`Solver`. Gradients go through one seam, the wavefield-history
-strategy (:mod:`randla.apps.wave.history`): :class:`FullStorage` and optimal
-:class:`Checkpointing` here, probed and compressed strategies in
-:mod:`randla.apps.fwi`.
+strategy (:mod:`randla.apps.wave.history`), which owns the whole image,
+imaging condition included (:mod:`randla.apps.wave.imaging`):
+:class:`FullStorage` and optimal :class:`Checkpointing` here, probed
+strategies in :mod:`randla.apps.fwi`.
 
 References
 ----------
@@ -19,6 +20,7 @@ from __future__ import annotations
 from .builders import layered_anomaly_model, layered_model, overthrust_model, smooth
 from .geometry import Geometry, PointInterpolator, TimeAxis, ricker
 from .history import Checkpointing, FullStorage, WavefieldHistory, revolve_schedule
+from .imaging import ISIC, CrossCorrelation, ImagingCondition, KSpaceFilter, kspace_filter, spatial_gradient
 from .model import Model
 from .kernels.reference import reference_step
 from .propagator import ForwardState, HistoryContext, Propagator
@@ -45,11 +47,15 @@ from .stencil import SPACE_ORDERS, fornberg_weights, second_derivative_weights, 
 
 __all__ = [
     "Checkpointing",
+    "CrossCorrelation",
     "ForwardState",
     "FullStorage",
     "GaussNewtonOperator",
     "Geometry",
     "HistoryContext",
+    "ISIC",
+    "ImagingCondition",
+    "KSpaceFilter",
     "Model",
     "PointInterpolator",
     "Propagator",
@@ -71,6 +77,7 @@ __all__ = [
     "jacobian_adjoint",
     "jacobian_adjoint_shots",
     "jacobian_operator",
+    "kspace_filter",
     "layered_anomaly_model",
     "layered_model",
     "overthrust_model",
@@ -79,5 +86,6 @@ __all__ = [
     "ricker",
     "second_derivative_weights",
     "smooth",
+    "spatial_gradient",
     "stencil_bound",
 ]

@@ -53,8 +53,6 @@ def _strategy(name):
 def _gradient(m0, geom, d_obs, strategy):
     from randla.apps.wave import gradient
 
-    if hasattr(strategy, "bind"):
-        strategy.bind(d_obs, geometry=geom)
     return gradient(m0, geom, d_obs, history=strategy)[1]
 
 
@@ -118,3 +116,44 @@ class ProbedAccuracy:
     def track_relative_error(self, exact, kind, r):
         g, exact = self._probed(exact, kind, r)
         return float(np.linalg.norm(g - exact) / np.linalg.norm(exact))
+
+
+class ReplayRounds:
+    """One Gauss-Newton-style round on a stored background: a replay pass in
+    forward order, an adjoint sweep and ``restart_adjoint`` (full storage
+    reads memory, checkpointing recomputes; ``benchmarks/fwi_replay.py``
+    prints the table). ``track_recomputed_sweeps``: forward steps recomputed
+    per round, in sweeps of ``nt - 1`` steps."""
+
+    params = (["full_storage", "checkpointing_20"],)
+    param_names = ["strategy"]
+    timeout = 600
+
+    def setup(self, name):
+        _single_thread()
+        from randla.apps.wave import Checkpointing, FullStorage, Propagator
+
+        m0, self.geom, d_obs = _problem()
+        self.dd = d_obs
+        self.prop = Propagator(m0, self.geom.dt)
+        self.strategy = FullStorage() if name == "full_storage" else Checkpointing(20)
+        self.prop.forward(self.geom, history=self.strategy)
+        self._round()  # warm-up (and the first sweep, which needs no restart)
+
+    def _round(self):
+        s = self.strategy
+        s.restart_adjoint()
+        for t in range(self.geom.nt):
+            s.replay(t)
+        self.prop.adjoint(self.geom, self.dd, history=s)
+        return s.gradient()
+
+    def time_round(self, name):
+        self._round()
+
+    def track_recomputed_sweeps(self, name):
+        before = self.strategy.num_recomputed_steps
+        self._round()
+        return (self.strategy.num_recomputed_steps - before) / (self.geom.nt - 1)
+
+    track_recomputed_sweeps.unit = "sweeps"

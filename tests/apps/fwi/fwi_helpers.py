@@ -31,7 +31,7 @@ def fake_context(xp, device, *, nt, shape, dt=1e-3, dtype=None, spacing=None):
     wavelet = from_host(np.zeros((nt, 1)), xp, dtype=dtype, device=device)
     return SimpleNamespace(nt=nt, dt=dt, shape=tuple(shape), ndim=len(shape), spacing=tuple(spacing),
                            dtype=dtype, xp=xp, device=device, imaging_scale=-1.0 / dt**2,
-                           model=model, geometry=SimpleNamespace(wavelet=wavelet))
+                           model=model, geometry=SimpleNamespace(wavelet=wavelet), d_obs=None)
 
 
 def drive(strategy, context, U, V):

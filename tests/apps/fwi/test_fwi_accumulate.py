@@ -10,7 +10,8 @@ import pytest
 from fwi_helpers import drive, effective_probes, fake_context, second_difference
 
 from randla.backend import to_host
-from randla.apps.fwi import ISIC, CrossCorrelation, KSpaceFilter, OnTheFlyDFT, Probed, kspace_filter
+from randla.apps.fwi import OnTheFlyDFT, Probed
+from randla.apps.wave import ISIC, CrossCorrelation, KSpaceFilter, kspace_filter
 from randla.apps.fwi.accumulate import TimeMap
 
 NT, SHAPE = 37, (5, 6)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fwi_helpers import cosine
 
-from randla.apps.fwi import ISIC, Probed, fwi, kspace_filter, rtm
-from randla.apps.wave import Geometry, forward, layered_anomaly_model, smooth
+from randla.apps.fwi import Probed, fwi, rtm
+from randla.apps.wave import ISIC, FullStorage, Geometry, forward, kspace_filter, layered_anomaly_model, smooth
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,10 @@ def test_fwi_errors(problem):
         fwi(start, geoms, d_obs, vmax=9000.0, parallel="serial", progress=False)
     with pytest.raises(ValueError, match="vmin < vmax"):
         fwi(start, geoms, d_obs, vmin=3000.0, vmax=2000.0, parallel="serial", progress=False)
-    with pytest.raises(ValueError, match="CrossCorrelation"):
+    with pytest.raises(ValueError, match="gradient"):
         fwi(start, geoms, d_obs, history=Probed(8, imaging=ISIC()), parallel="serial", progress=False)
+    with pytest.raises(ValueError, match="gradient"):
+        fwi(start, geoms, d_obs, history=lambda: FullStorage(imaging=ISIC()), parallel="serial", progress=False)
     with pytest.raises(ValueError, match="mask"):
         fwi(start, geoms, d_obs, mask=np.ones((3, 3), bool), parallel="serial", progress=False)
     with pytest.raises(ValueError, match="maxiter"):

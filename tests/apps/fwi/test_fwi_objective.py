@@ -70,7 +70,7 @@ def test_seeds_are_per_shot_and_deterministic(shots):
     # shot i's probes come from seed shot_seeds(rng, n)[i] alone (scheduling independent)
     total = 0.0
     for geom, d, seed in zip(geoms, d_obs, shot_seeds(3, len(geoms))):
-        strategy = make_strategy(Probed(8), rng=seed).bind(d, geometry=geom)
+        strategy = make_strategy(Probed(8), rng=seed)
         total = total + gradient(m0, geom, d, history=strategy)[1]
     np.testing.assert_allclose(a, total, rtol=1e-6, atol=1e-6 * np.abs(a).max())
 
@@ -81,10 +81,14 @@ def test_make_strategy_templates():
     assert isinstance(ck, Checkpointing) and ck.num_snapshots == 3
     p = Probed(4, "gaussian", subsample=2, block=3)
     q = make_strategy(p, rng=1)
-    assert q is not p and (q.kind, q.subsample, q.block) == ("gaussian", 2, 3)
+    assert q is not p and (q.probe, q.subsample, q.block) == ("gaussian", 2, 3)
     d = make_strategy(OnTheFlyDFT([5.0, 10.0]))
     assert list(d.frequencies) == [5.0, 10.0]
     assert isinstance(make_strategy(lambda: Checkpointing(2)), Checkpointing)
+    used = Checkpointing(2)
+    used.context = object()       # a strategy that has run spawns a fresh copy
+    fresh = make_strategy(used)
+    assert fresh is not used and fresh.context is None and fresh.num_snapshots == 2
     with pytest.raises(TypeError, match="factory"):
         make_strategy(lambda: 3)
     with pytest.raises(TypeError, match="history"):

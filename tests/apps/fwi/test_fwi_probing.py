@@ -92,12 +92,47 @@ def test_nyquist_subsample_of_a_ricker():
         nyquist_subsample(t, 0.0)
 
 
+def test_time_kinds_live_in_the_one_registry():
+    """fwi registers dft (unbiased, orthogonal) and data_qr (biased, orthogonal)
+    in randla.random; PROBE_KINDS / ORTHOGONAL_KINDS derive from the registry
+    and every kind draws through draw_probes."""
+    from randla.apps.fwi.probing import ORTHOGONAL_KINDS
+    from randla.random import draw_probes, probe_kind, probe_kinds
+
+    assert {"data_qr", "dft", "gaussian", "orthonormal", "rademacher"} <= set(PROBE_KINDS) <= set(probe_kinds())
+    assert set(ORTHOGONAL_KINDS) == set(PROBE_KINDS) & set(probe_kinds(orthogonal=True))
+    assert (probe_kind("dft").unbiased, probe_kind("dft").orthogonal) == (True, True)
+    assert (probe_kind("data_qr").unbiased, probe_kind("data_qr").orthogonal) == (False, True)
+    assert "data_qr" in probe_kinds(unbiased=False)
+    d = np.random.default_rng(2).standard_normal((30, 4))
+    np.testing.assert_array_equal(time_probes("dft", 30, 6, rng=3), draw_probes("dft", 30, 6, rng=3))
+    np.testing.assert_array_equal(time_probes("data_qr", 30, 5, rng=3, data=d),
+                                  draw_probes("data_qr", 30, 5, rng=3, data=d))
+    np.testing.assert_array_equal(data_qr_probes(d, 5, rng=3), draw_probes("data_qr", 30, 5, rng=3, data=d))
+    for kind in PROBE_KINDS:
+        if kind != "data_qr":
+            assert time_probes(kind, 16, 4, rng=0).shape == (16, 4)
+
+
+@pytest.mark.parametrize("kind", ["dft", "data_qr"])
+def test_time_kinds_draw_on_every_backend(xp, device, kind):
+    from randla.backend import to_host
+    from randla.random import draw_probes
+
+    d = np.random.default_rng(4).standard_normal((20, 3))
+    options = {"data": d} if kind == "data_qr" else {}
+    z = draw_probes(kind, 20, 4, rng=1, xp=xp, dtype=xp.float64, device=device, **options)
+    assert z.shape == (20, 4) and z.dtype == xp.float64
+    np.testing.assert_allclose(to_host(z), time_probes(kind, 20, 4, rng=1, **options), rtol=1e-15)
+
+
 def test_probe_errors():
-    assert set(PROBE_KINDS) == {"data_qr", "dft", "gaussian", "orthonormal", "rademacher"}
-    with pytest.raises(ValueError, match="kind"):
-        time_probes("srft", 10, 2)
+    with pytest.raises(ValueError, match="probe"):
+        time_probes("hadamard", 10, 2)
     with pytest.raises(ValueError, match="num_probes"):
         time_probes("gaussian", 10, 0)
+    with pytest.raises(TypeError, match="num_probes"):
+        dft_probes(10, 2.0)
     with pytest.raises(ValueError, match="exceeds"):
         time_probes("gaussian", 10, 11)
     with pytest.raises(ValueError, match="even"):
@@ -110,3 +145,7 @@ def test_probe_errors():
         data_qr_probes(np.zeros((10, 2)), 2)
     with pytest.raises(ValueError, match="NaN"):
         data_qr_probes(np.full((10, 2), np.nan), 2)
+    with pytest.raises(ValueError, match="2-D"):
+        data_qr_probes(np.ones(10), 2)
+    with pytest.raises(ValueError, match="num_probes <= 10"):
+        data_qr_probes(np.ones((10, 2)), 11)

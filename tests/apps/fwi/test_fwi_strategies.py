@@ -1,11 +1,13 @@
 """Probed and DFT strategies on the wave engine: exactness, unbiasedness, errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from fwi_helpers import second_difference, small_shot
 
-from randla.apps.fwi import ISIC, OnTheFlyDFT, Probed
-from randla.apps.wave import FullStorage, adjoint, forward, gradient
+from randla.apps.fwi import OnTheFlyDFT, Probed
+from randla.apps.wave import ISIC, FullStorage, adjoint, forward, gradient, jacobian_adjoint
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,7 @@ def test_orthonormal_full_rank_is_exact(shot, exact):
 
 def test_data_qr_full_rank_is_exact(shot, exact):
     _, m0, geom, d_obs = shot
-    p = Probed(geom.nt, "data_qr", rng=0).bind(d_obs, geometry=geom)
-    _, g = gradient(m0, geom, d_obs, history=p)
+    _, g = gradient(m0, geom, d_obs, history=Probed(geom.nt, "data_qr", rng=0))
     assert _rel(g, exact) < 1e-10
 
 
@@ -50,7 +51,7 @@ def test_data_qr_is_accurate_at_low_rank(shot, exact):
     r = geom.nt // 10
     errs = {}
     for kind in ("data_qr", "rademacher"):
-        p = Probed(r, kind, rng=1).bind(d_obs, geometry=geom)
+        p = Probed(r, kind, rng=1)
         errs[kind] = _rel(gradient(m0, geom, d_obs, history=p)[1], exact)
     assert errs["data_qr"] < 0.3 < errs["rademacher"]
 
@@ -140,7 +141,7 @@ def test_constructor_errors():
         Probed(0)
     with pytest.raises(TypeError, match="num_probes"):
         Probed(2.5)
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="probe"):
         Probed(4, "hadamard")
     with pytest.raises(ValueError, match="block"):
         Probed(4, block=0)
@@ -168,28 +169,53 @@ def test_setup_errors(shot):
         gradient(m0, geom, d_obs, history=OnTheFlyDFT([10.0, 1.0 / geom.dt]))
     with pytest.raises(ValueError, match="Nyquist"):
         gradient(m0, geom, d_obs, history=OnTheFlyDFT([0.45 / geom.dt], subsample=2))
-    with pytest.raises(ValueError, match="bind"):
-        gradient(m0, geom, d_obs, history=Probed(8, "data_qr"))
+    with pytest.raises(ValueError, match="d_obs is None"):
+        jacobian_adjoint(m0, geom, d_obs, history=Probed(8, "data_qr"))
+    with pytest.raises(ValueError, match="zero"):
+        gradient(m0, geom, 0 * d_obs, history=Probed(8, "data_qr"))
     with pytest.raises(ValueError, match="even"):
         gradient(m0, geom, d_obs, history=Probed(7, "dft"))
 
 
-def test_binding_errors(shot):
-    model, m0, geom, d_obs = shot
-    _, _, other, d_other = small_shot(src_x=100.0)
-    p = Probed(8, "data_qr", rng=0).bind(d_obs, geometry=geom)
-    with pytest.raises(ValueError, match="another shot"):
-        gradient(m0, other, d_other, history=p)
-    _, _, longer, d_long = small_shot(tn=0.6)
-    p = Probed(8, "data_qr", rng=0).bind(d_obs)
-    with pytest.raises(ValueError, match="time samples"):
-        gradient(m0, longer, d_long, history=p)
-    with pytest.raises(ValueError, match="shape"):
-        Probed(8, "data_qr").bind(d_obs[:, :5], geometry=geom)
-    with pytest.raises(ValueError, match="2-D"):
-        Probed(8, "data_qr").bind(d_obs[:, 0])
-    with pytest.raises(ValueError, match="zero"):
-        gradient(m0, geom, d_obs, history=Probed(8, "data_qr").bind(0 * d_obs))
+def test_data_qr_probes_come_from_each_shots_data(shot):
+    """One data_qr strategy object runs shots of other lengths and geometries:
+    every setup builds its probes from that shot's record (context.d_obs)."""
+    from randla.apps.fwi import data_qr_probes
+
+    _, m0, geom, d_obs = shot
+    _, _, longer, d_long = small_shot(tn=0.6, src_x=100.0)
+    p = Probed(8, "data_qr", rng=0)
+    gen = np.random.default_rng(0)     # the same stream: one draw of signs per shot
+    for g, d in ((geom, d_obs), (longer, d_long)):
+        gradient(m0, g, d, history=p)
+        assert p.probes.shape == (g.nt, 8)
+        np.testing.assert_array_equal(p.probes, data_qr_probes(d, 8, rng=gen))
+
+
+def test_deprecated_kind_and_positional_rng(shot):
+    _, m0, geom, d_obs = shot
+    with pytest.warns(DeprecationWarning, match="probe="):
+        old = Probed(6, kind="gaussian")
+    assert old.probe == "gaussian"
+    with pytest.warns(DeprecationWarning, match="Probed.probe"):
+        assert old.kind == "gaussian"
+    with pytest.warns(DeprecationWarning, match="rng"):
+        positional = Probed(6, "gaussian", 3)
+    gradient(m0, geom, d_obs, history=positional)
+    keyword = Probed(6, "gaussian", rng=3)
+    gradient(m0, geom, d_obs, history=keyword)
+    np.testing.assert_array_equal(positional.probes, keyword.probes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = positional.spawn(rng=3)     # rebuilt from the normalised arguments
+    gradient(m0, geom, d_obs, history=again)
+    np.testing.assert_array_equal(again.probes, keyword.probes)
+    with pytest.warns(DeprecationWarning, match="context"):
+        assert keyword.bind(d_obs, geometry=geom) is keyword
+    with pytest.raises(TypeError, match="kind"):
+        Probed(6, "gaussian", kind="rademacher")
+    with pytest.raises(TypeError, match="rng"):
+        Probed(6, "gaussian", 3, rng=4)
 
 
 def test_protocol_errors(shot):
@@ -222,7 +248,7 @@ def test_engine_backends_probed_equals_exact(xp, device):
     _, g = gradient(model_np, geom_np, to_host(d_obs), history=FullStorage())
     g_p = to_host(g_p)
     np.testing.assert_allclose(g_p, g, rtol=1e-9, atol=1e-9 * np.abs(g).max())
-    p = Probed(8, "data_qr", rng=0, subsample="auto").bind(d_obs, geometry=geom)
+    p = Probed(8, "data_qr", rng=0, subsample="auto")
     assert to_host(gradient(model, geom, d_obs, history=p)[1]).shape == (24, 18)
 
 

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from randla.apps.wave import (
+    ISIC,
     Checkpointing,
+    CrossCorrelation,
     FullStorage,
+    KSpaceFilter,
     WavefieldHistory,
     adjoint,
     forward,
@@ -16,6 +19,7 @@ from randla.apps.wave import (
     revolve_schedule,
 )
 from randla.apps.wave.history import _schedule_cost
+from randla.backend import to_host
 
 from wave_helpers import small_problem
 
@@ -54,6 +58,8 @@ def test_revolve_schedule_errors():
         revolve_schedule(0, 3)
     with pytest.raises(ValueError, match="num_snapshots"):
         Checkpointing(0)
+    with pytest.raises(TypeError, match="num_snapshots"):
+        Checkpointing(2.5)
 
 
 class _Recorder(WavefieldHistory):
@@ -188,7 +194,183 @@ def test_strategies_on_every_backend(xp, to_xp):
     g_xp = Geometry(model_xp, src_positions=src, rec_positions=rec, tn=0.03, f0=40.0)
     d_obs = rng.standard_normal((g_np.nt, 2))
     _, expected = gradient(model_np, g_np, d_obs)
-    for strategy in (FullStorage(), Checkpointing(2)):
+    _, isic = gradient(model_np, g_np, d_obs, history=FullStorage(imaging=ISIC()))
+    for strategy, want in ((FullStorage(), expected), (Checkpointing(2), expected),
+                           (FullStorage(imaging=ISIC()), isic), (Checkpointing(2, imaging=ISIC()), isic)):
         _, got = gradient(model_xp, g_xp, to_xp(d_obs), history=strategy)
-        np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-9,
-                                   atol=1e-11 * np.abs(expected).max())
+        np.testing.assert_allclose(to_host(got), want, rtol=1e-9, atol=1e-11 * np.abs(want).max())
+
+
+# -- imaging conditions on the exact strategies ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shot():
+    rng = np.random.default_rng(5)
+    model, geom = small_problem(rng, shape=(26, 22), tn=0.12, nbl=5)
+    d_obs = rng.standard_normal((geom.nt, geom.nrec))
+    return model, geom, d_obs
+
+
+@pytest.mark.parametrize("imaging", [ISIC(), KSpaceFilter(), KSpaceFilter(ISIC(), power=1.0)],
+                         ids=["isic", "laplacian", "isic-k1"])
+def test_exact_strategies_equal_the_probed_limit(shot, imaging):
+    """ISIC and k-space filtered images of full storage and checkpointing equal
+    the exact limit of the probed strategy (orthonormal probes, r = nt), which
+    evaluates the condition on the compressed fields with Z Z^T = nt I."""
+    from randla.apps.fwi import Probed
+
+    model, geom, d_obs = shot
+    _, g_full = gradient(model, geom, d_obs, history=FullStorage(imaging=imaging))
+    _, g_ckpt = gradient(model, geom, d_obs, history=Checkpointing(3, imaging=imaging))
+    _, g_probed = gradient(model, geom, d_obs, history=Probed(geom.nt, "orthonormal", rng=0, imaging=imaging))
+    scale = np.abs(g_probed).max()
+    np.testing.assert_allclose(g_full, g_probed, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(g_ckpt, g_full, rtol=0, atol=1e-12 * scale)
+    _, g_cc = gradient(model, geom, d_obs)
+    assert np.abs(g_full - g_cc).max() > 1e-3 * scale   # a different image indeed
+
+
+def test_default_imaging_is_the_cross_correlation(shot):
+    model, geom, d_obs = shot
+    _, g = gradient(model, geom, d_obs)
+    _, g_cc = gradient(model, geom, d_obs, history=FullStorage(imaging=CrossCorrelation()))
+    np.testing.assert_array_equal(g, g_cc)
+    assert isinstance(FullStorage().imaging, CrossCorrelation)
+    assert isinstance(Checkpointing(2).imaging, CrossCorrelation)
+    with pytest.raises(TypeError, match="imaging"):
+        FullStorage(imaging="isic")
+
+
+# -- spawn --------------------------------------------------------------------------
+
+
+def test_spawn_rebuilds_with_the_same_arguments(shot):
+    from randla.apps.fwi import Probed
+
+    model, geom, d_obs = shot
+    isic = ISIC()
+    ran = FullStorage(imaging=isic)
+    gradient(model, geom, d_obs, history=ran)
+    fresh = ran.spawn()
+    assert type(fresh) is FullStorage and fresh.imaging is isic and fresh.context is None
+    ck = Checkpointing(4, imaging=isic).spawn(rng=3)
+    assert (type(ck), ck.num_snapshots, ck.imaging) == (Checkpointing, 4, isic)
+
+    class Scaled(FullStorage):
+        def __init__(self, factor, *, imaging=None):
+            super().__init__(imaging=imaging)
+            self.factor = factor
+
+    twin = Scaled(2.5, imaging=isic).spawn()
+    assert (type(twin), twin.factor, twin.imaging) == (Scaled, 2.5, isic)
+
+    class Seeded(_Recorder):
+        def __init__(self, rng, scale=1.0):
+            super().__init__()
+            self.rng, self.scale = rng, scale
+
+    again = Seeded(1, 2.0).spawn(rng=9)        # a positional rng is replaced too
+    assert (type(again), again.rng, again.scale) == (Seeded, 9, 2.0)
+    # randomized strategies are re-seeded from rng, the template untouched
+    template = Probed(6, "gaussian", rng=0, block=3)
+    a, b, c = template.spawn(rng=7), template.spawn(rng=7), template.spawn(rng=8)
+    for p in (a, b, c):
+        gradient(model, geom, d_obs, history=p)
+    assert np.array_equal(a.probes, b.probes) and not np.array_equal(a.probes, c.probes)
+    assert (a.probe, a.block, a.num_probes) == ("gaussian", 3, 6)
+
+
+def test_observed_data_travel_in_the_context(shot):
+    model, geom, d_obs = shot
+    rec = _Recorder()
+    gradient(model, geom, d_obs, history=rec)
+    assert rec.context.d_obs is d_obs
+    jacobian_adjoint(model, geom, d_obs, history=rec)
+    assert rec.context.d_obs is None
+
+
+# -- replay ---------------------------------------------------------------------------
+
+
+def _sweep_again(prop, geom, strategy, dd):
+    strategy.restart_adjoint()
+    prop.adjoint(geom, dd, history=strategy)
+    return model_grad(prop, strategy)
+
+
+def model_grad(prop, strategy):
+    return prop.model.pad_adjoint(strategy.gradient())
+
+
+@pytest.mark.parametrize("make", [FullStorage, lambda: Checkpointing(3),
+                                  lambda: Checkpointing(2, imaging=ISIC())],
+                         ids=["full", "checkpointing", "checkpointing-isic"])
+def test_replay_gives_the_forward_field_back(shot, make):
+    """replay(t) is u^t of forward(save=True) for every t, in two passes (and
+    again after an adjoint sweep); a second adjoint sweep after
+    restart_adjoint gives the same image as a fresh strategy."""
+    from randla.apps.wave import Propagator
+
+    model, geom, d_obs = shot
+    rng = np.random.default_rng(6)
+    dd1, dd2 = rng.standard_normal((2, geom.nt, geom.nrec))
+    _, u_saved = forward(model, geom, save=True)
+    atol = 1e-13 * np.abs(u_saved).max()
+    strategy = make()
+    assert strategy.replayable
+    prop = Propagator(model, geom.dt)
+    prop.forward(geom, history=strategy)
+    for _ in range(2):
+        for t in range(geom.nt):
+            np.testing.assert_allclose(strategy.replay(t), u_saved[t], rtol=0, atol=atol)
+    prop.adjoint(geom, dd1, history=strategy)
+    g1 = model_grad(prop, strategy)
+    want1 = jacobian_adjoint(model, geom, dd1, history=make())
+    np.testing.assert_allclose(g1, want1, rtol=0, atol=1e-12 * np.abs(want1).max())
+    for t in (0, 1, geom.nt // 2, geom.nt - 1):
+        np.testing.assert_allclose(strategy.replay(t), u_saved[t], rtol=0, atol=atol)
+    g2 = _sweep_again(prop, geom, strategy, dd2)
+    want2 = jacobian_adjoint(model, geom, dd2, history=make())
+    np.testing.assert_allclose(g2, want2, rtol=0, atol=1e-12 * np.abs(want2).max())
+    for t in range(geom.nt):   # a pass between sweeps restores the checkpoints on the way
+        np.testing.assert_allclose(strategy.replay(t), u_saved[t], rtol=0, atol=atol)
+    g3 = _sweep_again(prop, geom, strategy, dd1)
+    np.testing.assert_allclose(g3, g1, rtol=0, atol=1e-12 * np.abs(want1).max())
+
+
+def test_checkpointing_replay_cost():
+    """One forward-order pass recomputes at most nt - 1 steps (fewer: it
+    restarts from the checkpoints it passes), a second pass as many."""
+    from randla.apps.wave import Propagator
+
+    rng = np.random.default_rng(7)
+    model, geom = small_problem(rng, shape=(20, 18), tn=0.08, nbl=4)
+    ckpt = Checkpointing(3)
+    Propagator(model, geom.dt).forward(geom, history=ckpt)
+    assert ckpt.num_recomputed_steps == 0
+    for t in range(geom.nt):
+        ckpt.replay(t)
+    first = ckpt.num_recomputed_steps
+    assert 0 < first <= geom.nt - 1
+    for t in range(geom.nt):
+        ckpt.replay(t)
+    assert ckpt.num_recomputed_steps == 2 * first
+
+
+def test_replay_errors(shot):
+    from randla.apps.fwi import OnTheFlyDFT, Probed
+
+    model, geom, d_obs = shot
+    for strategy in (Probed(4), OnTheFlyDFT([10.0]), _Recorder()):
+        assert not strategy.replayable
+        with pytest.raises(TypeError, match=f"{type(strategy).__name__} cannot replay"):
+            strategy.replay(0)
+        with pytest.raises(TypeError, match="cannot replay"):
+            strategy.restart_adjoint()
+    full = FullStorage()
+    gradient(model, geom, d_obs, history=full)
+    with pytest.raises(ValueError, match="t must be"):
+        full.replay(geom.nt)
+    with pytest.raises(RuntimeError, match="setup"):
+        Checkpointing(2).replay(0)

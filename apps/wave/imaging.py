@@ -1,52 +1,33 @@
-"""Imaging conditions on (time-compressed) wavefield histories.
+"""Imaging conditions: what a wavefield-history strategy makes of ``u`` and ``v``.
 
-An imaging condition maps the forward history ``U`` and the adjoint history
-``V`` (``nt x N`` each) to an image. Every condition here is a sum over time
-of products of *spatial* operators applied to time-filtered fields,
-``I[x] = sum_t (A T_u U)[t, x] (B T_v V)[t, x]``. Spatial operators commute
-with any linear map in time, in particular with a probe matrix ``Z``:
-``Z^T (A u) = A (Z^T u)``. So each condition is evaluated *on the compressed
-fields* ``Ubar = Z^T T_u U`` and ``Vbar = Z^T V`` (``r x N``) with the same
-formula as on the full histories, and the trace-estimation identity
-``sum_t a[t] b[t] ~ (1/r) sum_k abar[k] bbar[k]`` gives the estimate. With
-``Z = I`` (``r = nt``, ``weight = 1``) the formulas *are* the exact
-conditions, which is how the tests check them.
+Every strategy of the seam (:mod:`randla.apps.wave.history`) takes
+``imaging=``. A condition is a sum over time of products of *spatial*
+operators applied to time-filtered fields,
+``I[x] = sum_t (A T_u U)[t, x] (B T_v V)[t, x]``, followed by an optional
+spatial post-filter (:meth:`ImagingCondition.finalize`). Spatial operators
+commute with any linear map in time (``Z^T (A u) = A (Z^T u)``), so the same
+formula evaluates a condition on full histories (the exact strategies, one
+time step at a time) and on time-compressed fields ``Z^T T U`` (probing,
+on-the-fly DFT, with ``weight = 1/r``).
 
-Channels name the time filters a condition needs: ``"d2"`` is the seam's
-second difference ``(D2 u)[t] = u[t] - 2u[t-1] + u[t-2]`` and ``"id"`` the
-field itself. ``context`` is the engine's
+Channels name the time filters a condition needs: forward ``"d2"`` is the
+seam's second difference ``u^t - 2u^{t-1} + u^{t-2}`` and ``"id"`` the field
+itself; the adjoint channel is ``"id"``. ``context`` is the engine's
 :class:`~randla.apps.wave.HistoryContext` (``imaging_scale = -1/dt^2``,
 ``spacing``, ``model``).
 
-Conditions
-----------
 :class:`CrossCorrelation`
-    ``s * sum_t v (D2 u)``: the FWI gradient (exact adjoint of Born).
+    ``s sum_t v (D2 u)``: the FWI gradient (the exact adjoint of Born), the default.
 :class:`ISIC`
-    Inverse-scattering imaging condition
-    ``sum_t [u_t v_t - (1/m) grad u . grad v]``: the time-derivative
-    correlation (equal to the cross-correlation by summation by parts) minus
-    the spatial-gradient correlation, which cancels the low-wavenumber
-    "backscattering" artefacts where source and receiver wavefields travel in
-    the same direction.
+    ``s sum_t v (D2 u) - (1/m) sum_t grad u . grad v``: removes the
+    low-wavenumber backscattering artefacts of reverse-time migration.
 :class:`KSpaceFilter`
-    Any condition followed by the wavenumber filter ``|k|^p`` (``p = 2`` is
-    the Laplacian filter ``-lap``).
+    Any condition followed by the wavenumber filter ``|k|^p`` (``p = 2``: ``-lap``).
 
 References
 ----------
-W. A. Mulder and R.-E. Plessix, "A comparison between one-way and two-way
-wave-equation migration", Geophysics 69(6), 1491-1504, 2004 (Laplacian filter).
-
 N. D. Whitmore and S. Crawley, "Applications of RTM inverse scattering
 imaging conditions", SEG Technical Program Expanded Abstracts, 2012.
-
-T. J. P. M. Op 't Root, C. C. Stolk and M. V. de Hoop, "Linearized inverse
-scattering based on seismic reverse time migration", Journal de
-Mathematiques Pures et Appliquees 98(2), 211-238, 2012.
-
-M. Louboutin and F. J. Herrmann, SEG 2021 (imaging conditions on
-time-compressed fields).
 """
 
 from __future__ import annotations
@@ -67,6 +48,10 @@ __all__ = [
     "spatial_gradient",
 ]
 
+#: Channels the strategies can produce.
+FORWARD_CHANNELS = ("d2", "id")
+ADJOINT_CHANNELS = ("id",)
+
 
 def _check_spacing(spacing: Any, ndim_max: int) -> tuple[float, ...]:
     try:
@@ -76,6 +61,13 @@ def _check_spacing(spacing: Any, ndim_max: int) -> tuple[float, ...]:
     if not 1 <= len(h) <= ndim_max or not all(math.isfinite(s) and s > 0 for s in h):
         raise ValueError(f"spacing must hold 1..{ndim_max} positive values, got {spacing!r}")
     return h
+
+
+def _check_power(power: Any) -> float:
+    power = float(power)
+    if not (math.isfinite(power) and power > 0):
+        raise ValueError(f"power must be positive, got {power}")
+    return power
 
 
 def _index(ndim: int, axis: int, sl: slice) -> tuple:
@@ -110,15 +102,18 @@ def spatial_gradient(x: Any, /, *, spacing: Sequence[float]) -> list:
     Examples
     --------
     >>> import numpy as np
-    >>> from randla.apps.fwi import spatial_gradient
-    >>> x = np.add.outer(np.arange(4.0), 3 * np.arange(5.0))   # x + 3 z
-    >>> gx, gz = spatial_gradient(x, spacing=(1.0, 1.0))
+    >>> from randla.apps.wave import spatial_gradient
+    >>> gx, gz = spatial_gradient(np.add.outer(np.arange(4.0), 3 * np.arange(5.0)), spacing=(1.0, 1.0))
     >>> float(gx.mean()), float(gz.mean())
     (1.0, 3.0)
     """
-    xp = array_namespace(x)
     check_float(x, "x")
     h = _check_spacing(spacing, x.ndim)
+    return _spatial_gradient(x, h)
+
+
+def _spatial_gradient(x: Any, h: tuple[float, ...]) -> list:
+    xp = array_namespace(x)
     out = []
     for k, step in enumerate(h):
         axis = x.ndim - len(h) + k
@@ -140,9 +135,9 @@ def kspace_filter(x: Any, /, *, spacing: Sequence[float], power: float = 2.0) ->
     """Wavenumber filter ``|k|^power`` over the last ``len(spacing)`` axes (FFT).
 
     ``power = 2`` is the spectral Laplacian filter ``-lap`` that removes the
-    low-wavenumber (backscattering) energy of reverse-time-migration images.
-    The filter is linear and acts in space only, so it commutes with time
-    probing and may be applied to compressed fields or to the final image.
+    low-wavenumber energy of reverse-time-migration images (Mulder and
+    Plessix, Geophysics 69(6), 2004). Linear and spatial only, so it commutes
+    with time probing.
 
     Parameters
     ----------
@@ -163,25 +158,20 @@ def kspace_filter(x: Any, /, *, spacing: Sequence[float], power: float = 2.0) ->
     ValueError
         For a non-positive ``power`` or bad ``spacing``.
 
-    References
-    ----------
-    W. A. Mulder and R.-E. Plessix, Geophysics 69(6), 1491-1504, 2004.
-
     Examples
     --------
     >>> import numpy as np
-    >>> from randla.apps.fwi import kspace_filter
+    >>> from randla.apps.wave import kspace_filter
     >>> x = np.cos(2 * np.pi * np.arange(16) / 8)[:, None] * np.ones((1, 4))
-    >>> y = kspace_filter(x, spacing=(1.0, 1.0))           # -lap of a cosine
-    >>> bool(np.allclose(y, (2 * np.pi / 8) ** 2 * x))
+    >>> bool(np.allclose(kspace_filter(x, spacing=(1.0, 1.0)), (2 * np.pi / 8) ** 2 * x))
     True
     """
-    xp = array_namespace(x)
     check_float(x, "x")
-    h = _check_spacing(spacing, x.ndim)
-    power = float(power)
-    if not (math.isfinite(power) and power > 0):
-        raise ValueError(f"power must be positive, got {power}")
+    return _kspace_filter(x, _check_spacing(spacing, x.ndim), _check_power(power))
+
+
+def _kspace_filter(x: Any, h: tuple[float, ...], power: float) -> Any:
+    xp = array_namespace(x)
     axes = tuple(range(x.ndim - len(h), x.ndim))
     dev = device_of(x)
     sizes = [int(x.shape[a]) for a in axes]
@@ -200,103 +190,108 @@ def kspace_filter(x: Any, /, *, spacing: Sequence[float], power: float = 2.0) ->
     return xp.astype(xp.fft.irfftn(spec * mult, s=sizes, axes=axes), x.dtype)
 
 
-class ImagingCondition:
-    """Base class: an image from compressed (or full) histories.
-
-    Attributes
-    ----------
-    forward_channels : tuple of str
-        Time filters of the forward field the condition needs (``"d2"``,
-        ``"id"``).
-    adjoint_channels : tuple of str
-        Time filters of the adjoint field (``("id",)``).
-    pointwise : bool
-        True when the condition is ``s * sum_t v (D2 u)`` followed by
-        :meth:`finalize`; strategies then correlate on the fly and never
-        store the compressed adjoint field.
-
-    References
-    ----------
-    M. Louboutin and F. J. Herrmann, SEG 2021 (imaging conditions on
-    time-compressed fields).
-
-    Examples
-    --------
-    >>> from randla.apps.fwi import CrossCorrelation, ImagingCondition
-    >>> isinstance(CrossCorrelation(), ImagingCondition), CrossCorrelation().pointwise
-    (True, True)
-    """
-
-    forward_channels: ClassVar[tuple[str, ...]] = ("d2",)
-    adjoint_channels: ClassVar[tuple[str, ...]] = ("id",)
-    pointwise: ClassVar[bool] = False
-
-    def combine(self, forward: dict, adjoint: dict, /, *, context: Any, weight: float = 1.0) -> Any:
-        """Image from ``forward[channel]`` and ``adjoint[channel]`` arrays of
-        shape ``(r, *context.shape)``; ``weight`` multiplies the probe sums
-        (``1/r`` for probed fields, 1 for full histories)."""
-        raise NotImplementedError  # pragma: no cover - abstract
-
-    def finalize(self, image: Any, /, *, context: Any) -> Any:
-        """Post-processing of the image (identity unless filtered)."""
-        return image
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
 def _correlate(a: Any, b: Any) -> Any:
     xp = array_namespace(a, b)
     return xp.sum(a * b, axis=0)
 
 
+class ImagingCondition:
+    """Base class: an image from full or time-compressed histories.
+
+    A condition is *bilinear* in (forward, adjoint): :meth:`correlate` sums
+    its products over the leading (time or probe) axis, so the exact
+    strategies may call it one time step at a time and add the results.
+
+    Attributes
+    ----------
+    forward_channels : tuple of str
+        Time filters of the forward field it needs (``"d2"``, ``"id"``).
+    adjoint_channels : tuple of str
+        Time filters of the adjoint field (``("id",)``).
+    pointwise : bool
+        The condition is ``s sum_t v (D2 u)`` followed by :meth:`finalize`:
+        strategies then correlate on the fly with their fast kernels and never
+        store the adjoint side.
+    is_gradient : bool
+        The image is the gradient of the data misfit (what
+        :func:`randla.apps.fwi.fwi` needs).
+
+    Examples
+    --------
+    >>> from randla.apps.wave import CrossCorrelation, ISIC
+    >>> CrossCorrelation().pointwise, ISIC().pointwise, ISIC().is_gradient
+    (True, False, False)
+    """
+
+    forward_channels: ClassVar[tuple[str, ...]] = ("d2",)
+    adjoint_channels: ClassVar[tuple[str, ...]] = ("id",)
+    pointwise: ClassVar[bool] = False
+    is_gradient: ClassVar[bool] = False
+
+    def correlate(self, forward: dict, adjoint: dict, /, *, context: Any) -> Any:
+        """Image before :meth:`finalize` from ``forward[channel]`` and
+        ``adjoint[channel]`` arrays of shape ``(k, *context.shape)``, summed
+        over the leading axis."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def finalize(self, image: Any, /, *, context: Any) -> Any:
+        """Post-processing of the summed image (identity unless filtered)."""
+        return image
+
+    def combine(self, forward: dict, adjoint: dict, /, *, context: Any, weight: float = 1.0) -> Any:
+        """The final image: ``finalize(weight * correlate(forward, adjoint))``
+        (``weight = 1/r`` for probed fields, 1 for full histories)."""
+        return self.finalize(weight * self.correlate(forward, adjoint, context=context), context=context)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
 class CrossCorrelation(ImagingCondition):
-    """Cross-correlation ``s * sum_t v^t (u^t - 2u^{t-1} + u^{t-2})``, ``s = -1/dt^2``.
+    """Cross-correlation ``s sum_t v^t (u^t - 2u^{t-1} + u^{t-2})``, ``s = -1/dt^2``.
 
     The gradient of ``1/2 ||d - d_obs||^2`` w.r.t. the padded squared
-    slowness (the seam's imaging condition); pointwise.
+    slowness: the seam's default condition.
 
     Examples
     --------
     >>> import numpy as np
     >>> from types import SimpleNamespace
-    >>> from randla.apps.fwi import CrossCorrelation
-    >>> u, v = np.ones((3, 2)), np.ones((3, 2))
+    >>> from randla.apps.wave import CrossCorrelation
     >>> ctx = SimpleNamespace(imaging_scale=-1.0)
-    >>> CrossCorrelation().combine({"d2": u}, {"id": v}, context=ctx)
+    >>> CrossCorrelation().combine({"d2": np.ones((3, 2))}, {"id": np.ones((3, 2))}, context=ctx)
     array([-3., -3.])
     """
 
     forward_channels = ("d2",)
     adjoint_channels = ("id",)
     pointwise = True
+    is_gradient = True
 
-    def combine(self, forward: dict, adjoint: dict, /, *, context: Any, weight: float = 1.0) -> Any:
-        image = _correlate(forward["d2"], adjoint["id"])
-        return self.finalize((context.imaging_scale * weight) * image, context=context)
+    def correlate(self, forward: dict, adjoint: dict, /, *, context: Any) -> Any:
+        return context.imaging_scale * _correlate(forward["d2"], adjoint["id"])
 
 
 class ISIC(ImagingCondition):
     """Inverse-scattering imaging condition on the padded grid.
 
-    ``I = s sum_t v (D2 u) - (1/m) sum_t grad u . grad v`` with
-    ``s = -1/dt^2``. By summation by parts the first term is exactly
-    ``sum_t (u^t - u^{t-1})(v^{t+1} - v^t) / dt^2``, the correlation of time
+    ``I = s sum_t v (D2 u) - (1/m) sum_t grad u . grad v``, ``s = -1/dt^2``.
+    By summation by parts the first term is the correlation of time
     derivatives ``u_t v_t``; for a plane wave ``m omega^2 = |k|^2``, so the two
     terms cancel where forward and adjoint waves travel in the same direction
-    (transmission/backscattering artefacts) and add up for reflections.
-    Spatial gradients are second-order (:func:`spatial_gradient`), ``m`` is
-    the padded squared slowness of the context's model.
+    (transmission) and add up for reflections. Spatial gradients are
+    second-order (:func:`spatial_gradient`), ``m`` is the padded squared
+    slowness of the context's model.
 
     References
     ----------
-    N. D. Whitmore and S. Crawley, SEG 2012; T. J. P. M. Op 't Root et al.,
-    J. Math. Pures Appl. 98(2), 2012.
+    T. J. P. M. Op 't Root, C. C. Stolk and M. V. de Hoop, "Linearized inverse
+    scattering based on seismic reverse time migration", J. Math. Pures Appl.
+    98(2), 211-238, 2012.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from randla.apps.fwi import ISIC
+    >>> from randla.apps.wave import ISIC
     >>> ISIC().forward_channels, ISIC().adjoint_channels
     (('d2', 'id'), ('id',))
     """
@@ -305,18 +300,17 @@ class ISIC(ImagingCondition):
     adjoint_channels = ("id",)
     pointwise = False
 
-    def combine(self, forward: dict, adjoint: dict, /, *, context: Any, weight: float = 1.0) -> Any:
+    def correlate(self, forward: dict, adjoint: dict, /, *, context: Any) -> Any:
         model = context.model
         spacing = tuple(context.spacing)
-        image = (context.imaging_scale * weight) * _correlate(forward["d2"], adjoint["id"])
-        grads_u = spatial_gradient(forward["id"], spacing=spacing)
-        grads_v = spatial_gradient(adjoint["id"], spacing=spacing)
+        image = context.imaging_scale * _correlate(forward["d2"], adjoint["id"])
+        grads_u = _spatial_gradient(forward["id"], spacing)
+        grads_v = _spatial_gradient(adjoint["id"], spacing)
         transmission = None
         for gu, gv in zip(grads_u, grads_v):
             term = _correlate(gu, gv)
             transmission = term if transmission is None else transmission + term
-        m_pad = model.pad(model.m)
-        return self.finalize(image - (weight * transmission) / m_pad, context=context)
+        return image - transmission / model.pad(model.m)
 
 
 class KSpaceFilter(ImagingCondition):
@@ -337,20 +331,19 @@ class KSpaceFilter(ImagingCondition):
 
     Examples
     --------
-    >>> from randla.apps.fwi import ISIC, KSpaceFilter
+    >>> from randla.apps.wave import ISIC, KSpaceFilter
     >>> KSpaceFilter(ISIC()).forward_channels
     ('d2', 'id')
     """
+
+    is_gradient = False
 
     def __init__(self, base: ImagingCondition | None = None, *, power: float = 2.0) -> None:
         base = CrossCorrelation() if base is None else base
         if not isinstance(base, ImagingCondition):
             raise TypeError(f"base must be an ImagingCondition, got {type(base).__name__}")
-        power = float(power)
-        if not (math.isfinite(power) and power > 0):
-            raise ValueError(f"power must be positive, got {power}")
         self.base = base
-        self.power = power
+        self.power = _check_power(power)
 
     @property
     def forward_channels(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -364,13 +357,28 @@ class KSpaceFilter(ImagingCondition):
     def pointwise(self) -> bool:  # type: ignore[override]
         return self.base.pointwise
 
-    def combine(self, forward: dict, adjoint: dict, /, *, context: Any, weight: float = 1.0) -> Any:
-        image = self.base.combine(forward, adjoint, context=context, weight=weight)
-        return kspace_filter(image, spacing=tuple(context.spacing), power=self.power)
+    def correlate(self, forward: dict, adjoint: dict, /, *, context: Any) -> Any:
+        return self.base.correlate(forward, adjoint, context=context)
 
     def finalize(self, image: Any, /, *, context: Any) -> Any:
         image = self.base.finalize(image, context=context)
-        return kspace_filter(image, spacing=tuple(context.spacing), power=self.power)
+        return _kspace_filter(image, tuple(float(s) for s in context.spacing), self.power)
 
     def __repr__(self) -> str:
         return f"KSpaceFilter({self.base!r}, power={self.power:g})"
+
+
+def check_imaging(imaging: Any, /) -> ImagingCondition:
+    """``imaging`` checked (``None``: :class:`CrossCorrelation`): an
+    :class:`ImagingCondition` whose channels the strategies can produce."""
+    imaging = CrossCorrelation() if imaging is None else imaging
+    if not isinstance(imaging, ImagingCondition):
+        raise TypeError(f"imaging must be an ImagingCondition (CrossCorrelation(), ISIC(), ...), "
+                        f"got {type(imaging).__name__}")
+    bad = set(imaging.adjoint_channels) - set(ADJOINT_CHANNELS)
+    if bad:
+        raise ValueError(f"unsupported adjoint channels {sorted(bad)} (supported: {ADJOINT_CHANNELS})")
+    bad = set(imaging.forward_channels) - set(FORWARD_CHANNELS)
+    if bad:
+        raise ValueError(f"unsupported forward channels {sorted(bad)} (supported: {FORWARD_CHANNELS})")
+    return imaging

@@ -1,4 +1,4 @@
-"""Imaging-condition helpers: spatial gradient, k-space filter, ISIC (array API)."""
+"""Imaging conditions of the seam: spatial gradient, k-space filter, ISIC (array API)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from randla.backend import to_host
-from randla.apps.fwi import ISIC, CrossCorrelation, KSpaceFilter, kspace_filter, spatial_gradient
+from randla.apps.wave import ISIC, CrossCorrelation, ImagingCondition, KSpaceFilter, kspace_filter, spatial_gradient
 
 
 def test_spatial_gradient_is_exact_on_quadratics(xp, device, to_xp):
@@ -73,3 +73,29 @@ def test_imaging_errors():
     with pytest.raises(ValueError, match="points"):
         spatial_gradient(np.zeros((1, 4)), spacing=(1.0, 1.0))
     assert repr(KSpaceFilter(ISIC())) == "KSpaceFilter(ISIC(), power=2)"
+
+
+def test_fwi_reexports_the_same_objects():
+    import randla.apps.fwi as fwi
+    import randla.apps.wave as wave
+
+    for name in ("CrossCorrelation", "ISIC", "ImagingCondition", "KSpaceFilter", "kspace_filter",
+                 "spatial_gradient"):
+        assert getattr(fwi, name) is getattr(wave, name)
+
+
+def test_check_imaging_channels():
+    from randla.apps.wave.imaging import check_imaging
+
+    class Velocity(ImagingCondition):
+        forward_channels = ("dt",)
+
+    class Twice(ImagingCondition):
+        adjoint_channels = ("d2",)
+
+    assert isinstance(check_imaging(None), CrossCorrelation)
+    with pytest.raises(ValueError, match="forward channels"):
+        check_imaging(Velocity())
+    with pytest.raises(ValueError, match="adjoint channels"):
+        check_imaging(Twice())
+    assert CrossCorrelation().is_gradient and not ISIC().is_gradient and not KSpaceFilter().is_gradient
