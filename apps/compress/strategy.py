@@ -11,19 +11,20 @@ a model, decompress per product.
 Which quantity to store
 -----------------------
 The seam's image is ``s * sum_t v^t (D2 u)^t`` with ``D2`` the second time
-difference. Compressing ``u`` with error ``e`` perturbs the image by
-``s * sum_t v^t (D2 e)^t``: ``D2`` multiplies the smooth wavefield by about
-``(omega dt)^2 << 1`` but leaves broadband compression noise at its size
-(up to a factor 4), so a small relative error on ``u`` becomes a large one on
-``D2 u`` (1.5% -> 26% in an earlier PCA experiment; the benchmark
-``benchmarks/compress_table.py --quantity`` measures it). The default
-``quantity="u_tt"`` therefore stores ``D2 u`` itself: the image error is then
-``s * sum_t v^t e^t``, bounded by ``|s| |V|_F |E|_F`` (Cauchy-Schwarz), i.e.
-by the achieved block error times ``|s| |V|_F |D2 U|_F`` with no
-amplification. :meth:`Compressed.replay` rebuilds ``u`` from ``D2 u`` by the
-exact inverse recursion ``u^t = (D2 u)^t + 2 u^{t-1} - u^{t-2}``, so a
-product that differentiates the replayed field twice sees the decoded
-``D2 u`` again (to rounding).
+difference. Compressing ``u`` with error ``e`` perturbs it by
+``s * sum_t e^t (D2^T v)^t`` (summation by parts), bounded by
+``|s| |E|_F |D2^T V|_F``; compressing ``D2 u`` with error ``e`` perturbs it by
+``s * sum_t v^t e^t``, bounded by ``|s| |E|_F |V|_F``. Since ``D2`` damps the
+smooth wavefield by about ``(omega dt)^2``, the same *relative* error costs
+more on ``D2 u`` (it is smaller) unless the error is itself broadband and
+uncorrelated in time with ``D2^T v``. Measured on a 2-D layered shot
+(``benchmarks/compress_table.py --quantities``), storing ``u`` gave 1.5-3x
+smaller gradient errors than storing ``D2 u`` at equal or higher ratios for
+zfp, SZ3, low rank and the autoencoder, and time blocks (a tile over a window
+of steps) beat space blocks for the learned codecs. So the default is
+``quantity="u"`` with blocks in time; ``"u_tt"`` remains available (its
+:meth:`Compressed.replay` rebuilds ``u`` by the exact inverse recursion
+``u^t = (D2 u)^t + 2 u^{t-1} - u^{t-2}``).
 
 References
 ----------
@@ -44,7 +45,7 @@ from .codecs import Codec, Encoded
 __all__ = ["QUANTITIES", "Compressed"]
 
 #: What a :class:`Compressed` history may store.
-QUANTITIES = ("u_tt", "u")
+QUANTITIES = ("u", "u_tt")
 
 
 def _cross_correlation_types() -> tuple:
@@ -117,9 +118,9 @@ class Compressed(WavefieldHistory):
         A trained codec whose block shape matches ``blocking``.
     blocking : Blocking
         Tile and time window of the blocks (must be the codec's).
-    quantity : {"u_tt", "u"}
-        Stored quantity: the second time difference ``D2 u`` (default, see
-        the module docstring) or the field ``u``.
+    quantity : {"u", "u_tt"}
+        Stored quantity: the field ``u`` (default, see the module docstring)
+        or its second time difference ``D2 u``.
     imaging : optional
         Imaging condition; ``None`` or cross-correlation (the only one this
         strategy supports).
@@ -177,7 +178,7 @@ class Compressed(WavefieldHistory):
     exact: ClassVar[bool] = False
     replayable: ClassVar[bool] = True
 
-    def __init__(self, codec: Codec, /, *, blocking: Blocking, quantity: str = "u_tt", imaging: Any = None,
+    def __init__(self, codec: Codec, /, *, blocking: Blocking, quantity: str = "u", imaging: Any = None,
                  measure_error: bool = False) -> None:
         super().__init__()
         if not isinstance(codec, Codec):

@@ -115,7 +115,7 @@ class _Collector(WavefieldHistory):
 
 
 def training_blocks(model: Model, geometry: Geometry, blocking: Blocking, /, *, num_draws: int = 4,
-                    keep_fraction: float = 0.1, quantity: str = "u_tt", std: float = 0.05,
+                    keep_fraction: float = 0.1, quantity: str = "u", std: float = 0.05,
                     correlation_length: float = 10.0, rng: Any = None) -> Any:
     """Training blocks by Algorithm 1 of Wittmer et al. (2023).
 
@@ -136,7 +136,7 @@ def training_blocks(model: Model, geometry: Geometry, blocking: Blocking, /, *, 
         Forward solves.
     keep_fraction : float
         Probability of keeping each block, in ``(0, 1]``.
-    quantity : {"u_tt", "u"}
+    quantity : {"u", "u_tt"}
         As :class:`~randla.apps.compress.Compressed`.
     std, correlation_length : float
         Prior parameters (see :func:`prior_velocity`).
