@@ -438,6 +438,9 @@ def _stacked(host: np.ndarray) -> np.ndarray:
     return host.reshape((shape[0] * shape[1],) + tuple(shape[2:]))
 
 
+_CHUNK = 1 << 14
+
+
 class _HostCodec(Codec):
     """Compressors of host arrays with an absolute tolerance ``tolerance * max|blocks|``."""
 
@@ -455,19 +458,26 @@ class _HostCodec(Codec):
         host = np.ascontiguousarray(to_host(blocks))
         peak = float(np.max(np.abs(host))) if host.size else 0.0
         tol = self.tolerance * peak if self.relative else self.tolerance
-        if tol <= 0:
-            stream = b""
-        else:
-            stream = self._compress(np.ascontiguousarray(_stacked(host)), tol)
-        return _record(xp, blocks, {"stream": stream, "host_dtype": host.dtype}, len(stream) + 8)
+        streams = []
+        if tol > 0:
+            stacked = _stacked(host)
+            # chunks keep every axis within the compressors' header limits (zfp: 2^16 per axis in 3-D)
+            for i in range(0, stacked.shape[0], _CHUNK):
+                streams.append(self._compress(np.ascontiguousarray(stacked[i:i + _CHUNK]), tol))
+        stored = sum(len(s) for s in streams) + 8
+        return _record(xp, blocks, {"streams": streams, "host_dtype": host.dtype}, stored)
 
     def _decode(self, encoded: Encoded) -> Any:
         p = encoded.payload
-        if not p["stream"]:
+        if not p["streams"]:
             host = np.zeros(encoded.shape, dtype=p["host_dtype"])
         else:
             flat = _stacked(np.empty(encoded.shape, dtype=p["host_dtype"])).shape
-            host = self._decompress(p["stream"], p["host_dtype"], flat).reshape(encoded.shape)
+            parts = []
+            for k, stream in enumerate(p["streams"]):
+                rows = min(_CHUNK, flat[0] - k * _CHUNK)
+                parts.append(self._decompress(stream, p["host_dtype"], (rows, *flat[1:])).reshape(rows, *flat[1:]))
+            host = np.concatenate(parts, axis=0).reshape(encoded.shape)
         return from_host(host, encoded.xp, dtype=encoded.dtype, device=encoded.device)
 
 
