@@ -204,10 +204,14 @@ def plot_front(rows, t_fwd, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.colors import LogNorm
+
+    units = [r["seconds"] / t_fwd for r in rows]
+    norm = LogNorm(vmin=min(units), vmax=max(units))
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for r in rows:
+    for r, unit in zip(rows, units):
         err = max(r["err"], 1e-8)
-        sc = ax.scatter(r["peak"] / 2**20, err, c=[r["seconds"] / t_fwd], cmap="viridis", vmin=2, vmax=8, s=40)
+        sc = ax.scatter(r["peak"] / 2**20, err, c=[unit], cmap="viridis", norm=norm, s=40)
         ax.annotate(r["name"], (r["peak"] / 2**20, err), fontsize=6, xytext=(3, 2), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
