@@ -88,6 +88,9 @@ def main(argv=None):
     parser.add_argument("--tn", type=float, default=None, help="final time in ms (default 1400, quick 500)")
     parser.add_argument("--epochs", type=int, default=None, help="autoencoder epochs (default 8, quick 3)")
     parser.add_argument("--latent", type=int, default=24, help="autoencoder latent size")
+    parser.add_argument("--optimizer", default="lamb", choices=("lamb", "adam"), help="autoencoder optimiser")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="initial learning rate (paper: 1e-3)")
+    parser.add_argument("--decay-every", type=int, default=5, help="halve the learning rate every ... epochs")
     parser.add_argument("--quantities", action="store_true", help="add u_tt rows (stored-quantity study)")
     parser.add_argument("--figure", default=None, help="write the memory-time-accuracy front to this file")
     args = parser.parse_args(argv)
@@ -142,7 +145,8 @@ def main(argv=None):
     add(f"low rank(r={args.latent})", Compressed(lowrank, blocking=blocking), train=t_data + fit["seconds"],
         codec=lowrank)
     ae = AutoencoderCodec(Autoencoder(blocking.block_size, hidden=(256, 128), latent_size=args.latent, rng=0))
-    fit = train_codec(ae, train, validation=valid, epochs=epochs, batch_size=256, rng=0, progress=True)
+    fit = train_codec(ae, train, validation=valid, epochs=epochs, batch_size=256, optimizer=args.optimizer,
+                      learning_rate=args.learning_rate, decay_every=args.decay_every, rng=0, progress=True)
     print(f"autoencoder: {fit['seconds']:.1f} s, train loss {fit['train_loss'][-1]:.3g}, "
           f"validation {fit['validation_loss'][-1]:.3g}")
     add(f"autoencoder({args.latent})", Compressed(ae, blocking=blocking), train=t_data + fit["seconds"], codec=ae)
