@@ -144,8 +144,8 @@ def demo_config(quick: bool) -> dict:
     if quick:
         return {"n": 200, "budgets": (12, 24, 48, 80), "table_budget": 48, "reps": 3,
                 "matrix_seed": 0, "seed": 1000, "spectra": ("flat", "poly", "slowexp", "fastexp")}
-    return {"n": 1000, "budgets": (20, 50, 100, 200, 300), "table_budget": 100,
-            "reps": 10, "matrix_seed": 0, "seed": 1000,
+    return {"n": 1000, "budgets": (20, 50, 100, 200), "table_budget": 100,
+            "reps": 6, "matrix_seed": 0, "seed": 1000,
             "spectra": ("flat", "poly", "slowexp", "fastexp")}
 
 
