@@ -301,6 +301,37 @@ def _write_api() -> None:
 
 _write_api()
 
+
+def _own_methods() -> dict:
+    """Public methods each documented class defines in randla (not nn.Module's ~50)."""
+    import inspect
+
+    table = {}
+    for modname in ["randla", "randla.random", "randla.backend",
+                    *(f"randla.apps.{i.name}" for i in pkgutil.iter_modules(randla.apps.__path__)
+                      if not i.name.startswith("_"))]:
+        module = importlib.import_module(modname)
+        for name in getattr(module, "__all__", []):
+            try:
+                cls = getattr(module, name)
+            except ImportError:  # needs torch: the template's own filter applies
+                continue
+            if not inspect.isclass(cls):
+                continue
+            own = []
+            for klass in cls.__mro__:
+                if not (getattr(klass, "__module__", "") or "").startswith("randla"):
+                    continue
+                for attr, value in vars(klass).items():
+                    if (not attr.startswith("_") and attr not in own
+                            and (inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)))):
+                        own.append(attr)
+            table[f"{modname}.{name}"] = sorted(own)
+    return table
+
+
+autosummary_context = {"randla_methods": _own_methods()}
+
 # -- pages written by other parts of the project: listed when present -----------------
 
 #: Guide pages that may not exist in every checkout (added by other branches).
@@ -314,7 +345,8 @@ def _guide_source(app, docname, source):
     text = source[0]
     for name in OPTIONAL_PAGES:
         if not (HERE / f"{name}.rst").exists():
-            text = re.sub(rf"^   {name}\n", "", text, flags=re.M)
+            if docname in ("guide", "index"):
+                text = re.sub(rf"^   {name}\n", "", text, flags=re.M)
             text = re.sub(rf":doc:`([^`<]+?)\s*<{name}>`", r"*\1*", text)
     if docname == "guide":
         extra = sorted(p.stem for p in HERE.glob("*.rst") if p.stem not in _KNOWN)
