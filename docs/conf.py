@@ -193,6 +193,14 @@ TOPICS = {
 }
 
 
+def _safe_getattr(module, name):
+    """The attribute, or None when it needs a missing optional dependency (torch)."""
+    try:
+        return getattr(module, name)
+    except ImportError:
+        return None
+
+
 def _is_constant(obj) -> bool:
     return isinstance(obj, (tuple, list, frozenset, set, dict, str, int, float))
 
@@ -235,7 +243,7 @@ def _module_page(modname: str, title: str) -> str:
         if not group:
             continue
         lines += [topic, "-" * len(topic), ""]
-        constants = [n for n in group if _is_constant(getattr(module, n))]
+        constants = [n for n in group if _is_constant(_safe_getattr(module, n))]
         others = [n for n in group if n not in constants]
         if others:
             lines += [".. autosummary::", "   :toctree: ../generated", ""]
