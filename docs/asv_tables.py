@@ -28,13 +28,17 @@ makes a few-minute smoke run) and rebuild this page::
 """
 
 
+#: Parameters that name the library or method compared: drawn as columns.
+_PEER_PARAMS = ("library", "method", "peer", "history", "strategy")
+
+
 def format_value(value, unit: str) -> str:
     """A benchmark value for a table cell (``nan``/``None`` -> "failed or skipped").
 
     Examples
     --------
     >>> format_value(0.00123, "seconds"), format_value(2.5e6, "bytes"), format_value(None, "x")
-    ('1.23 ms', '2.4 MiB', 'n/a')
+    ('1.23 ms', '2.38 MiB', 'n/a')
     """
     if value is None or value != value:
         return "n/a"
@@ -85,11 +89,24 @@ def _render(result_file: Path, benchmarks: dict) -> list[str]:
             values = values if isinstance(values, list) else [values]
             param_names = meta.get("param_names") or [f"p{i}" for i in range(len(params))]
             combos = list(itertools.product(*params)) if params else [()]
-            rows = [[*(str(c).strip("'") for c in combo), format_value(v, unit)]
-                    for combo, v in zip(combos, values)]
-            header = [*param_names, "value"] if params else ["value"]
+            cells = {tuple(str(c).strip("'") for c in combo): format_value(v, unit)
+                     for combo, v in zip(combos, values)}
+            peer = next((i for i, p in enumerate(param_names) if p in _PEER_PARAMS), None)
             if not params:
-                rows = [[format_value(values[0] if values else None, unit)]]
+                header, rows = ["value"], [[format_value(values[0] if values else None, unit)]]
+            elif peer is None:
+                header = [*param_names, "value"]
+                rows = [[*key, cell] for key, cell in cells.items()]
+            else:  # the peers side by side: one column per library / method
+                peers = [str(c).strip("'") for c in params[peer]]
+                header = [p for i, p in enumerate(param_names) if i != peer] + peers
+                keys = []
+                for key in cells:
+                    rest = key[:peer] + key[peer + 1:]
+                    if rest not in keys:
+                        keys.append(rest)
+                rows = [[*rest, *(cells.get(rest[:peer] + (p,) + rest[peer:], "n/a")
+                                  for p in peers)] for rest in keys]
             short = name.split(".", 1)[-1]
             lines += _table(f"``{short}``", header, rows)
     return lines
