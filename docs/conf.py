@@ -5,8 +5,8 @@ The API pages are generated from each public module's ``__all__`` (the core,
 application under ``randla.apps``), grouped by topic, so adding a public
 function never means editing an index by hand and moving a private module
 changes nothing here. The build needs no network and no torch: without torch
-the torch layers are documented against a mocked torch and the examples that
-train with torch are skipped; math is typeset by a MathJax copy served from
+the names that need it are listed with a note and the examples that train
+with torch are skipped; math is typeset by a MathJax copy served from
 the build (``sphinx-mathjax-offline``); intersphinx links to NumPy, SciPy and
 torch are made only when their inventories can be read (a local copy in
 ``docs/_intersphinx/NAME.inv`` or the network).
@@ -59,8 +59,6 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 autodoc_default_options = {"members": False}
 autodoc_member_order = "bysource"
-# without torch the layers are documented against a mocked torch (the gallery skips them)
-autodoc_mock_imports = [] if HAVE_TORCH else ["torch"]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip", "**/*.codeobj.json",
@@ -243,8 +241,14 @@ def _module_page(modname: str, title: str) -> str:
         if not group:
             continue
         lines += [topic, "-" * len(topic), ""]
+        missing = [n for n in group if _safe_getattr(module, n) is None]
         constants = [n for n in group if _is_constant(_safe_getattr(module, n))]
-        others = [n for n in group if n not in constants]
+        others = [n for n in group if n not in constants and n not in missing]
+        if missing:
+            lines += [".. note::", "",
+                      "   " + ", ".join(f"``{n}``" for n in missing)
+                      + " need torch, which is not installed where this page was built;",
+                      "   their reference appears when the docs are built with torch.", ""]
         if others:
             lines += [".. autosummary::", "   :toctree: ../generated", ""]
             lines += [f"   {n}" for n in others] + [""]
