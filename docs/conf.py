@@ -124,7 +124,6 @@ sphinx_gallery_conf = {
     # "examples using this" on every API page (the templates add a minigallery)
     "backreferences_dir": "generated",
     "doc_module": ("randla",),
-    "reference_url": {"randla": None},
 }
 
 # -- API pages generated from __all__, grouped by topic ------------------------------
