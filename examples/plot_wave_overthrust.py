@@ -43,13 +43,15 @@ true = overthrust_model((241, 81), spacing=20.0, nbl=30)
 start = true.with_vp(smooth(true.vp, sigma=6.0))
 extent = (0.0, true.domain_size[0] / 1e3, true.domain_size[1] / 1e3, 0.0)
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
+vmin, vmax = float(np.min(true.vp)), float(np.max(true.vp))
+fig, axes = plt.subplots(2, 1, figsize=(8, 5.6), sharex=True, layout="constrained")
 for ax, model, title in ((axes[0], true, "true velocity"), (axes[1], start, "smoothed start")):
-    im = ax.imshow(np.asarray(model.vp).T, extent=extent, cmap="viridis", aspect="auto")
+    im = ax.imshow(np.asarray(model.vp).T, extent=extent, cmap="viridis", aspect="auto",
+                   vmin=vmin, vmax=vmax)
     ax.set_title(title)
-    ax.set_xlabel("x (km)")
-axes[0].set_ylabel("depth (km)")
-fig.colorbar(im, ax=axes, label="m/s")
+    ax.set_ylabel("depth (km)")
+axes[1].set_xlabel("x (km)")
+fig.colorbar(im, ax=axes, label="P-wave velocity (m/s)", shrink=0.9)
 
 # %%
 # Shot records
@@ -63,14 +65,15 @@ geom = shots[1]
 print(f"nt = {geom.nt}, dt = {geom.dt * 1e3:.3f} ms, padded grid {true.padded_shape}")
 
 records = [forward(true, shot) for shot in shots]
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.5), sharey=True, layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(9, 4.5), sharey=True, layout="constrained")
+clip = np.percentile(np.abs(records[1]), 98)  # one scale for the three shots
 for ax, d, shot in zip(axes, records, shots):
-    clip = np.percentile(np.abs(d), 98)
-    ax.imshow(d, aspect="auto", cmap="gray", vmin=-clip, vmax=clip,
-              extent=(0.0, true.domain_size[0] / 1e3, geom.time_axis.stop, 0.0))
+    im = ax.imshow(d, aspect="auto", cmap="gray", vmin=-clip, vmax=clip,
+                   extent=(0.0, true.domain_size[0] / 1e3, geom.time_axis.stop, 0.0))
     ax.set_title(f"shot at x = {shot.src_positions[0, 0] / 1e3:.1f} km")
     ax.set_xlabel("receiver x (km)")
 axes[0].set_ylabel("time (s)")
+fig.colorbar(im, ax=axes, label="pressure (unit-amplitude source)", shrink=0.9)
 
 # %%
 # Wavefield snapshots
@@ -78,14 +81,15 @@ axes[0].set_ylabel("time (s)")
 # ``save=True`` also returns the wavefield on the padded grid (the absorbing
 # layer included); ``model.crop`` keeps the physical part.
 d, u = forward(true, geom, save=True)
-fig, axes = plt.subplots(1, 3, figsize=(10, 2.8), sharey=True, layout="constrained")
+fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True, layout="constrained")
+clip = np.abs(np.asarray(true.crop(u[int(round(0.8 / geom.dt))]))).max() / 4
 for ax, t in zip(axes, (0.4, 0.8, 1.2)):
     snap = np.asarray(true.crop(u[int(round(t / geom.dt))]))
-    clip = np.abs(snap).max() / 4
-    ax.imshow(snap.T, extent=extent, cmap="seismic", vmin=-clip, vmax=clip, aspect="auto")
+    im = ax.imshow(snap.T, extent=extent, cmap="seismic", vmin=-clip, vmax=clip, aspect="auto")
     ax.set_title(f"u at t = {t:.1f} s")
-    ax.set_xlabel("x (km)")
-axes[0].set_ylabel("depth (km)")
+    ax.set_ylabel("depth (km)")
+axes[-1].set_xlabel("x (km)")
+fig.colorbar(im, ax=axes, label="pressure (unit-amplitude source)", shrink=0.9)
 
 # %%
 # Adjoint (dot-product) tests
@@ -129,11 +133,13 @@ for name in ("checkpointing, 5", "checkpointing, 20"):
     err = np.abs(images[name] - full).max() / np.abs(full).max()
     print(f"max |g_ckpt - g_full| / max |g_full| ({name}): {err:.1e}")
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
+fig, axes = plt.subplots(2, 1, figsize=(8, 5.6), sharex=True, layout="constrained")
 clip = np.percentile(np.abs(full), 99)
 for ax, name in zip(axes, ("full storage", "checkpointing, 5")):
-    ax.imshow(images[name].T, extent=extent, cmap="seismic", vmin=-clip, vmax=clip, aspect="auto")
+    im = ax.imshow(images[name].T, extent=extent, cmap="seismic", vmin=-clip, vmax=clip,
+                   aspect="auto")
     ax.set_title(f"gradient, {name}")
-    ax.set_xlabel("x (km)")
-axes[0].set_ylabel("depth (km)")
+    ax.set_ylabel("depth (km)")
+axes[-1].set_xlabel("x (km)")
+fig.colorbar(im, ax=axes, label="∂f/∂m, m = 1/vp² ((data unit)² m²/s²)", shrink=0.9)
 plt.show()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,13 @@ def test_core_demo_quick(tmp_path, capsys):
     j = cfg["spectra"].index("fastexp")
     assert rows["xtrace"][j] < 1e-2 * rows["hutchinson"][j]
 
+    # a reader can interpret it: the problem size, a legend line per row, a takeaway
+    assert f"{n} x {n}" in text and f"over {cfg['reps']} seeds" in text
+    legend = {line.split()[0] for line in text.splitlines() if line.startswith("  ")}
+    assert set(rows) <= legend
+    assert sum(line.startswith("takeaway:") for line in text.splitlines()) == 1
+    _announced(text, out)
+
 
 def test_spectra():
     n = 100
@@ -78,9 +87,88 @@ def test_spectra():
     np.testing.assert_allclose(np.linalg.eigvalsh(A)[::-1], lam, atol=1e-14)
 
 
-def test_cli_entry_point(tmp_path):
+def _announced(text, folder):
+    """Every file in folder is named, with its path, in the printed text."""
+    files = sorted(folder.iterdir())
+    assert files
+    for path in files:
+        assert f"wrote {path.resolve()}" in text, path.name
+    return files
+
+
+def test_cli_runs_demos_and_announces_files(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from randla.__main__ import main
 
     assert main(["demo", "core", "--quick", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "core_trace_errors.png").exists()
+    text = capsys.readouterr().out
+    assert [p.name for p in _announced(text, tmp_path)] == ["core_trace_errors.png"]
+
+
+def test_fwi_demo_rows_say_what_they_trade(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from randla.__main__ import main
+
+    assert main(["demo", "fwi", "--quick", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert [p.name for p in _announced(text, tmp_path)] == ["fwi_gradients.png"]
+    lines = text.splitlines()
+    table = [i for i, line in enumerate(lines) if line.endswith("x") is False
+             and len(line.split()) > 5 and _is_float(line.split()[-1])
+             and _is_float(line.split()[-2])]
+    assert len(table) == 6
+    for i in table:  # each strategy row is followed by what it trades
+        assert lines[i + 1].lstrip().startswith("->")
+    full = [line for line in lines if line.startswith("full storage")][0]
+    # one memory figure for full storage: the only "... MB" quoted is the table's number
+    assert set(re.findall(r"([0-9.]+) MB", text)) == {full.split()[2]}
+    assert lines[-2].startswith("takeaway:")
+    # the exact strategies are exact, the compressed ones correlate with the gradient
+    cosines = [float(lines[i].split()[-2]) for i in table]
+    assert cosines[0] == 1.0 and cosines[1] == pytest.approx(1.0, abs=1e-4)
+    assert all(0.5 < c <= 1.0 for c in cosines)
+
+
+def test_help_lists_every_demo_in_plain_text(capsys):
+    from importlib.metadata import entry_points
+
+    from randla.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    names = {ep.name for ep in entry_points(group="randla.demos")}
+    assert {"core", "fwi"} <= names
+    for name in names:
+        line = [ln for ln in text.splitlines() if ln.split()[:1] == [name]]
+        assert line and len(line[0].split()) > 3, f"{name} has no one-line description"
+    for markup in ("``", ":func:", ":mod:", "entry-point", "entry_points"):
+        assert markup not in text
+
+
+def test_no_arguments_prints_help_and_exits_0(capsys):
+    from randla.__main__ import main
+
+    assert main([]) == 0
+    text = capsys.readouterr()
+    assert text.out.startswith("usage: python -m randla") and "core" in text.out
+    assert text.err == ""
+
+
+def test_unknown_demo_is_a_usage_error_naming_the_demos(capsys):
+    from randla.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "nosuchdemo"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "nosuchdemo" in err and "core" in err and "fwi" in err
+
+
+def test_list_prints_name_and_description(capsys):
+    from randla.__main__ import main
+
+    assert main(["demo", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("core ") and len(lines[0].split()) > 3
