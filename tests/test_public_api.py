@@ -29,11 +29,6 @@ MODULES = [
     "randla.apps.xconv",
 ]
 
-#: clashes owned by another change in flight; a new clash fails the test
-KNOWN_CLASHES = {
-    "randla.apps.fwi.objective": "module and public function of randla.apps.fwi (issue 8)",
-}
-
 _EXAMPLES = re.compile(r"^Examples\n-{8,}\n(?:.*\n)*?>>> ", re.MULTILINE)
 
 
@@ -97,9 +92,7 @@ def test_no_submodule_named_like_a_public_function(module):
     for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
         if info.name in module.__all__ and callable(_resolve(module, info.name)):
             clashes.append(f"{module.__name__}.{info.name}")
-    assert not [name for name in clashes if name not in KNOWN_CLASHES]
-    if clashes:
-        pytest.xfail("; ".join(f"{name}: {KNOWN_CLASHES[name]}" for name in clashes))
+    assert clashes == []
 
 
 def test_trace_module_path_is_the_function():

@@ -189,7 +189,16 @@ def _normalize(xp: Any, blocks: Any, beta: float) -> tuple[Any, Any, Any]:
 
 
 def denormalize(y: Any, offset: Any, scale: Any, /) -> Any:
-    """``y * scale + offset`` per row, in ``y``'s dtype (inverse of :func:`normalize`)."""
+    """``y * scale + offset`` per row, in ``y``'s dtype (inverse of :func:`normalize`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.compress import denormalize, normalize
+    >>> x = np.array([[1.0, 3.0, 2.0]], dtype=np.float32)
+    >>> denormalize(*normalize(x)).tolist()
+    [[1.0, 3.0, 2.0]]
+    """
     xp = namespace(y=y, offset=offset, scale=scale)
     if y.ndim != 2 or tuple(offset.shape) != (y.shape[0],) or tuple(scale.shape) != (y.shape[0],):
         raise ValueError("y must be (n, size) and offset, scale of shape (n,)")

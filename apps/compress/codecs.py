@@ -82,6 +82,14 @@ class Encoded:
         Of the blocks (what :meth:`Codec.decode` returns).
     info : dict
         Codec-specific counters (e.g. fallbacks of :class:`ErrorBounded`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.compress import RawCodec
+    >>> enc = RawCodec().encode(np.ones((3, 8), dtype=np.float32))
+    >>> enc.shape, enc.nbytes
+    ((3, 8), 96)
     """
 
     payload: dict
@@ -130,6 +138,16 @@ class Codec:
         Required ``prod(blocks.shape[1:])`` (None: any).
     trained : bool
         Whether the codec may encode.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.compress import Float16Codec
+    >>> codec = Float16Codec()                      # a concrete Codec
+    >>> x = np.linspace(0, 1, 16, dtype=np.float32).reshape(2, 8)
+    >>> enc = codec.encode(x)
+    >>> enc.ratio, bool(np.allclose(codec.decode(enc), x, atol=1e-3))
+    (2.0, True)
     """
 
     lossless: ClassVar[bool] = False

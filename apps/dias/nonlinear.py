@@ -46,6 +46,15 @@ class TwoStepResult:
         Misfit gradient evaluations per step (``"map"``, ``"subspace"``, ``"dias"``).
     seconds : dict
         Wall time per step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.dias import ScaledIdentityPrior, two_step
+    >>> misfit = lambda u: (0.5 * float(np.sum((u - 1.0) ** 2)), u - 1.0)
+    >>> res = two_step(misfit, ScaledIdentityPrior(np.zeros(3)), weight=1.0, rank=1, num_samples=4, rng=0)
+    >>> res.u_dias.shape
+    (3,)
     """
 
     u_map: Any

@@ -64,6 +64,14 @@ class GaussianPrior:
     size : int
     xp, dtype, device
         Namespace, dtype and device of the vectors the prior acts on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.dias import ScaledIdentityPrior
+    >>> prior = ScaledIdentityPrior(np.zeros(4), variance=2.0)   # a GaussianPrior
+    >>> prior.sample(rng=0).shape
+    (4,)
     """
 
     mean: Any

@@ -62,6 +62,15 @@ class ActiveSubspace:
     subspace_distances : numpy.ndarray, shape (3, k), optional
         Bootstrap mean, low, high of ``||W_j W_j^T - W_j* W_j*^T||_2`` (sine of
         the largest principal angle) for dimensions ``j = 1..k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randla.apps.dias import sampled_subspace
+    >>> G = np.outer(np.eye(5)[0], np.arange(1.0, 9.0))   # gradients along e_0
+    >>> sub = sampled_subspace(G, rank=1)                 # an ActiveSubspace
+    >>> sub.basis.shape, round(abs(float(sub.basis[0, 0])), 6)
+    ((5, 1), 1.0)
     """
 
     basis: Any

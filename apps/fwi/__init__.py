@@ -29,7 +29,7 @@ from randla.apps.wave.imaging import (
 )
 
 from .inversion import FWIResult, fwi, rtm
-from .objective import ObjectiveInfo, make_strategy, objective, shot_objective
+from .objectives import ObjectiveInfo, make_strategy, objective, shot_objective
 from .parallel import ShotExecutor, have_dask, shot_map, shot_seeds
 from .probing import (
     PROBE_KINDS,

@@ -25,7 +25,7 @@ from randla.apps.wave import (
     smooth,
 )
 
-from .objective import make_strategy
+from .objectives import make_strategy
 from .strategies import OnTheFlyDFT, Probed
 
 __all__ = ["run"]
@@ -79,8 +79,6 @@ def _warm_up() -> None:
     _, m0, geom, d_obs = _problem(True, n=31)
     for _, _, template in _strategies(geom):
         strategy = make_strategy(template, rng=0)
-        if hasattr(strategy, "bind"):
-            strategy.bind(d_obs, geometry=geom)
         gradient(m0, geom, d_obs, history=strategy)
 
 

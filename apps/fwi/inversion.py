@@ -31,7 +31,7 @@ import numpy as np
 from randla.backend import from_host, to_host
 from randla.apps.wave import Geometry, Model, kspace_filter
 
-from .objective import _check_template, _executor, _spawn, objective
+from .objectives import _check_template, _executor, _spawn, objective
 from .parallel import shot_seeds
 
 __all__ = ["FWIResult", "fwi", "rtm"]
