@@ -358,28 +358,6 @@ def _own_methods() -> dict:
 
 autosummary_context = {"randla_methods": _own_methods()}
 
-# -- pages written by other parts of the project: listed when present -----------------
-
-#: Guide pages that may not exist in every checkout (added by other branches).
-OPTIONAL_PAGES = ("gradient", "strategies", "dias", "compress")
-_KNOWN = {"index", "guide", "api", "install", "trace_estimators", "arrays_gpu", "history",
-          "benchmarks", *OPTIONAL_PAGES}
-
-
-def _guide_source(app, docname, source):
-    """Drop links to optional pages that are absent; list unlisted top-level pages."""
-    text = source[0]
-    for name in OPTIONAL_PAGES:
-        if not (HERE / f"{name}.rst").exists():
-            if docname in ("guide", "index"):
-                text = re.sub(rf"^   {name}\n", "", text, flags=re.M)
-            text = re.sub(rf":doc:`([^`<]+?)\s*<{name}>`", r"*\1*", text)
-    if docname == "guide":
-        extra = sorted(p.stem for p in HERE.glob("*.rst") if p.stem not in _KNOWN)
-        text = text.replace("   .. extra pages\n", "".join(f"   {n}\n" for n in extra))
-    source[0] = text
-
-
 def _benchmarks_page(app):
     from asv_tables import write_benchmarks_page
 
@@ -387,5 +365,4 @@ def _benchmarks_page(app):
 
 
 def setup(app):
-    app.connect("source-read", _guide_source)
     app.connect("builder-inited", _benchmarks_page)
