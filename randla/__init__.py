@@ -9,7 +9,8 @@ arrays all work. Every public name is re-exported here from its home:
 * :mod:`randla.operators`, :mod:`randla.sketching`, :mod:`randla.shift`;
 * :mod:`randla.backend` -- the array-API checks the applications use too.
 
-The applications (XConv, wave-equation imaging and FWI) live in
+The applications (XConv, wave-equation imaging and FWI, wavefield compression,
+DIAS regularisation) live in
 :mod:`randla.apps`, imported lazily. Docstring examples assume ``import numpy
 as np`` and ``import randla``.
 """
