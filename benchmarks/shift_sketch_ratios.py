@@ -65,7 +65,7 @@ def sketch_bench(rows, cols, num_cols, repeats):
     for side in ("right", "left"):
         medians = interleaved({
             kind if not par else f"{kind} parallel": (
-                lambda kind=kind, par=par: randla.sketch(A, num_cols, kind=kind, rng=0, side=side,
+                lambda kind=kind, par=par: randla.sketch(A, num_cols, probe=kind, rng=0, side=side,
                                                          parallel=par))
             for kind, par in (("gaussian", False), ("sparse_sign", False),
                               ("sparse_sign", True), ("srft", False))
