@@ -412,7 +412,7 @@ class LowRankCodec(_NormalizedCodec):
         return f"LowRankCodec(rank={self.rank})"
 
     def fit(self, blocks: Any, /, *, rng: Any = None) -> "LowRankCodec":
-        """Basis of the normalised ``blocks`` (n, *block_shape) by :func:`randla.rsvd`."""
+        """Basis of the normalised ``blocks`` ``(n, *block_shape)`` by :func:`randla.rsvd`."""
         from randla import rsvd
 
         xp = namespace(blocks=blocks)

@@ -144,7 +144,7 @@ def training_blocks(model: Model, geometry: Geometry, blocking: Blocking, /, *, 
 
     Returns
     -------
-    array, shape (n, *blocking.block_shape)
+    array, shape ``(n, *blocking.block_shape)``
         On the model's backend.
 
     Raises
@@ -212,7 +212,7 @@ def train_codec(codec: Codec, blocks: Any, /, *, validation: Any = None, epochs:
     Parameters
     ----------
     codec : Codec
-    blocks : array, shape (n, *block_shape)
+    blocks : array, shape ``(n, *block_shape)``
         Training blocks (e.g. from :func:`training_blocks`).
     validation : array, optional
         Held-out blocks (e.g. from another prior draw) for the validation loss.
