@@ -21,6 +21,7 @@ approach for accelerating large-scale inverse problems", Inverse Problems 39,
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from typing import Any, Sequence
@@ -262,6 +263,18 @@ class Autoencoder:
         return loss, grads
 
     # -- persistence ----------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        # the array namespace is a module: pickle it by name (trained codecs
+        # travel to worker processes and to asv's setup cache)
+        state = dict(self.__dict__)
+        state["xp"] = self.xp.__name__
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        state["xp"] = importlib.import_module(state["xp"])
+        self.__dict__.update(state)
 
     def save(self, path: Any, /) -> None:
         """Write weights and architecture to a plain ``.npz`` file.

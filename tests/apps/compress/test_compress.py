@@ -122,6 +122,20 @@ def test_save_load_roundtrip_and_architecture_mismatch(tmp_path):
         Autoencoder.load(tmp_path / "junk.npz")
 
 
+def test_trained_codecs_pickle_roundtrip():
+    """Codecs travel to worker processes (and asv's setup cache) by pickle."""
+    import pickle
+
+    blocks = np.random.default_rng(1).random((6, 4, 4), dtype=np.float32)
+    learned = AutoencoderCodec(Autoencoder(16, hidden=(8,), latent_size=4, rng=0))
+    lowrank = LowRankCodec(3)
+    train_codec(learned, blocks, epochs=1, rng=0, progress=False)
+    train_codec(lowrank, blocks, rng=0, progress=False)
+    for codec in [learned, ErrorBounded(learned, 0.05), lowrank, Float16Codec()]:
+        clone = pickle.loads(pickle.dumps(codec))
+        np.testing.assert_array_equal(clone.decode(clone.encode(blocks)), codec.decode(codec.encode(blocks)))
+
+
 def test_paper_architecture_is_table_1():
     ae = Autoencoder(rng=0)
     widths = [p.shape for p in ae.params[0::2]]
